@@ -1,0 +1,12 @@
+//! One module per command: its clap `Args` and its `run`.
+
+pub(crate) mod check;
+pub(crate) mod migrate;
+pub(crate) mod secret;
+pub(crate) mod serve;
+pub(crate) mod settings;
+
+/// The apps this binary serves.
+pub(crate) fn apps() -> Vec<Box<dyn keel::App>> {
+    vec![Box::new(keel_forms::FormsApp)]
+}

@@ -1,0 +1,58 @@
+//! `keel serve`: run the HTTP server until SIGTERM or SIGINT.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use keel::checks::Level;
+use keel::settings::Profile;
+use keel::{Keel, Settings};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Address to listen on (overrides KEEL_BIND), e.g. 0.0.0.0:8000.
+    #[arg(long, value_name = "ADDR")]
+    bind: Option<SocketAddr>,
+}
+
+pub(crate) async fn run(args: Args, settings: Settings) -> anyhow::Result<ExitCode> {
+    let bind = args.bind.unwrap_or(settings.bind);
+    let profile = settings.profile;
+    let apps = super::apps();
+    let keel = match Keel::build(settings, &apps).await {
+        Ok(keel) => keel,
+        Err(err @ keel::launch::LaunchError::PendingMigrations(_)) => {
+            eprintln!("keel: {err}");
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(err) => return Err(err).context("while building the server"),
+    };
+    if profile == Profile::Prod {
+        let errors: Vec<_> = keel::checks::run(&keel.core, &apps, true)
+            .await
+            .into_iter()
+            .filter(|f| f.level >= Level::Error)
+            .collect();
+        if !errors.is_empty() {
+            eprintln!("keel: refusing to serve in prod: `keel check --deploy` reports {} error(s):", errors.len());
+            for finding in &errors {
+                eprintln!("{finding}");
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("while binding {bind}"))?;
+    tracing::info!(
+        address = %listener.local_addr().context("while reading the bound address")?,
+        profile = %profile,
+        database = keel.core.db.backend().as_str(),
+        cache = keel.core.cache.backend_name(),
+        "listening"
+    );
+    keel.serve(listener, keel::http::server::termination_signal())
+        .await
+        .context("while serving")?;
+    Ok(ExitCode::SUCCESS)
+}

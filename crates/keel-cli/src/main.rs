@@ -1,0 +1,83 @@
+//! The `keel` binary: a clap enum and one module per command. Wiring only:
+//! the work is in the `keel` core and the apps.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Keel: a production-ready forms backend in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "keel", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve(commands::serve::Args),
+    /// Apply the embedded database migrations.
+    Migrate(commands::migrate::Args),
+    /// Run the system checks (`--deploy` adds the production checks).
+    Check(commands::check::Args),
+    /// Inspect settings.
+    #[command(subcommand)]
+    Settings(commands::settings::Command),
+    /// Secret keys.
+    #[command(subcommand)]
+    Secret(commands::secret::Command),
+}
+
+/// Exit codes: 0 success, 1 a failure or a failed check, 2 bad settings or
+/// bad command-line input (as clap does).
+const EXIT_SETTINGS: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Secret(command) = &cli.command {
+        return commands::secret::run(command);
+    }
+    let settings = match keel::Settings::load() {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("keel: {err}");
+            return ExitCode::from(EXIT_SETTINGS);
+        }
+    };
+    if let Command::Settings(command) = &cli.command {
+        return commands::settings::run(command, &settings);
+    }
+    let _log_guard = match keel::telemetry::init(&settings.log) {
+        Ok(guard) => guard,
+        Err(err) => {
+            eprintln!("keel: {err}");
+            return ExitCode::from(EXIT_SETTINGS);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("keel: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => commands::serve::run(args, settings).await,
+            Command::Migrate(args) => commands::migrate::run(args, settings).await,
+            Command::Check(args) => commands::check::run(args, settings).await,
+            Command::Settings(_) | Command::Secret(_) => unreachable!("handled before the runtime starts"),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            tracing::error!(error = %format!("{err:#}"), "command failed");
+            eprintln!("keel: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! The forms service: an application on the Keel core. It knows nothing
+//! about how settings are read, how sessions are stored or which cache is
+//! behind the trait; it receives a [`keel::Core`] and brings its routes.
+
+use axum::response::Html;
+use axum::routing::get;
+use axum::Router;
+use keel::{App, Core};
+
+/// The forms application.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FormsApp;
+
+impl App for FormsApp {
+    fn name(&self) -> &'static str {
+        "forms"
+    }
+
+    fn routes(&self, _core: &Core) -> Router {
+        Router::new().route("/", get(home))
+    }
+}
+
+/// `GET /`: the built-in UI's home page.
+async fn home() -> Html<&'static str> {
+    Html(include_str!("../templates/home.html"))
+}

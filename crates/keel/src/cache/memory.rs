@@ -1,0 +1,59 @@
+//! The per-process memory backend: moka with a time to live per entry and
+//! a size bound in bytes, so a busy process cannot grow without limit.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use moka::future::Cache;
+use moka::Expiry;
+
+/// Upper bound of the memory cache, in bytes of values.
+const CAPACITY_BYTES: u64 = 64 << 20;
+
+#[derive(Clone)]
+struct Entry {
+    value: Bytes,
+    ttl: Duration,
+}
+
+struct PerEntryTtl;
+
+impl Expiry<String, Entry> for PerEntryTtl {
+    fn expire_after_create(&self, _key: &String, entry: &Entry, _now: Instant) -> Option<Duration> {
+        Some(entry.ttl)
+    }
+
+    fn expire_after_update(&self, _key: &String, entry: &Entry, _now: Instant, _left: Option<Duration>) -> Option<Duration> {
+        Some(entry.ttl)
+    }
+}
+
+#[derive(Clone)]
+pub(super) struct MemoryCache {
+    inner: Cache<String, Entry>,
+}
+
+impl MemoryCache {
+    pub(super) fn new() -> Self {
+        let inner = Cache::builder()
+            .max_capacity(CAPACITY_BYTES)
+            .weigher(|key: &String, entry: &Entry| {
+                u32::try_from(key.len() + entry.value.len()).unwrap_or(u32::MAX)
+            })
+            .expire_after(PerEntryTtl)
+            .build();
+        Self { inner }
+    }
+
+    pub(super) async fn get(&self, key: &str) -> Option<Bytes> {
+        self.inner.get(key).await.map(|entry| entry.value)
+    }
+
+    pub(super) async fn set(&self, key: String, value: Bytes, ttl: Duration) {
+        self.inner.insert(key, Entry { value, ttl }).await;
+    }
+
+    pub(super) async fn delete(&self, key: &str) {
+        self.inner.invalidate(key).await;
+    }
+}

@@ -1,0 +1,133 @@
+//! The cache: one small interface, a per-process memory backend (moka) and a
+//! shared Redis backend, chosen by `KEEL_CACHE_URL`.
+//!
+//! Every key is namespaced as `<prefix>:<version>:<key>` (Django's
+//! `KEY_PREFIX` and `VERSION`), so sites can share one Redis and a version
+//! bump drops every cached value at once. Values are bytes; `get_json` and
+//! `set_json` are the typed convenience on top. The cache is an accelerator:
+//! callers treat its errors as misses where they can.
+
+mod memory;
+mod redis_backend;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::settings::{CacheBackendKind, CacheSettings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("the cache is unreachable: {0}")]
+    Unavailable(String),
+    #[error("cache configuration: {0}")]
+    Config(String),
+    #[error("cached value is not valid: {0}")]
+    Corrupt(#[from] serde_json::Error),
+}
+
+#[derive(Clone)]
+enum Backend {
+    Memory(memory::MemoryCache),
+    Redis(redis_backend::RedisCache),
+}
+
+/// A handle on the configured cache. Cheap to clone.
+#[derive(Clone)]
+pub struct Cache {
+    backend: Backend,
+    namespace: String,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("backend", &self.backend_name())
+            .field("namespace", &self.namespace)
+            .finish()
+    }
+}
+
+impl Cache {
+    /// Builds the backend; Redis connects on first use, so start-up does not
+    /// wait for it and a Redis that comes up later is picked up.
+    pub fn connect(settings: &CacheSettings) -> Result<Self, CacheError> {
+        let backend = match &settings.backend {
+            CacheBackendKind::Memory => Backend::Memory(memory::MemoryCache::new()),
+            CacheBackendKind::Redis(url) => Backend::Redis(redis_backend::RedisCache::new(crate::settings::expose(url))?),
+        };
+        Ok(Self {
+            backend,
+            namespace: format!("{}:{}:", settings.key_prefix, settings.version),
+        })
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Memory(_) => "memory",
+            Backend::Redis(_) => "redis",
+        }
+    }
+
+    /// Whether the cache is shared between processes.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.backend, Backend::Redis(_))
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.namespace)
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
+        let key = self.key(key);
+        match &self.backend {
+            Backend::Memory(m) => Ok(m.get(&key).await),
+            Backend::Redis(r) => r.get(&key).await,
+        }
+    }
+
+    /// Stores `value` for `ttl` (at least one second on Redis).
+    pub async fn set(&self, key: &str, value: impl Into<Bytes>, ttl: Duration) -> Result<(), CacheError> {
+        let key = self.key(key);
+        let value = value.into();
+        match &self.backend {
+            Backend::Memory(m) => {
+                m.set(key, value, ttl).await;
+                Ok(())
+            }
+            Backend::Redis(r) => r.set(&key, &value, ttl).await,
+        }
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), CacheError> {
+        let key = self.key(key);
+        match &self.backend {
+            Backend::Memory(m) => {
+                m.delete(&key).await;
+                Ok(())
+            }
+            Backend::Redis(r) => r.delete(&key).await,
+        }
+    }
+
+    pub async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, CacheError> {
+        match self.get(key).await? {
+            Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn set_json<T: Serialize>(&self, key: &str, value: &T, ttl: Duration) -> Result<(), CacheError> {
+        self.set(key, serde_json::to_vec(value)?, ttl).await
+    }
+
+    /// One round trip: the readiness probe.
+    pub async fn ping(&self) -> Result<(), CacheError> {
+        match &self.backend {
+            Backend::Memory(_) => Ok(()),
+            Backend::Redis(r) => r.ping().await,
+        }
+    }
+}

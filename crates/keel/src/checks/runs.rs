@@ -1,0 +1,74 @@
+//! Running the checks against a built core.
+
+use std::time::Duration;
+
+use super::registry::{self, Check};
+use super::Finding;
+use crate::app::App;
+use crate::core::Core;
+use crate::db::migrate;
+
+/// How long the database may take to answer a check.
+const DB_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs every check (the deploy checks too when `deploy`), core first, then
+/// each app's; sorted by id.
+pub async fn run(core: &Core, apps: &[Box<dyn App>], deploy: bool) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    settings_checks(core, &mut findings);
+    database_checks(core, apps, &mut findings).await;
+    for app in apps {
+        findings.extend(app.checks(core));
+    }
+    findings.retain(|f| deploy || !is_deploy_only(f.id));
+    findings.sort_by(|a, b| a.id.cmp(b.id).then_with(|| a.message.cmp(&b.message)));
+    findings
+}
+
+fn is_deploy_only(id: &str) -> bool {
+    registry::ALL.iter().any(|check: &&Check| check.id == id && check.deploy)
+}
+
+fn settings_checks(core: &Core, findings: &mut Vec<Finding>) {
+    for name in &core.settings.unknown_variables {
+        findings.push(Finding::new(
+            &registry::SETTINGS_UNKNOWN_VARIABLE,
+            format!("{name} is set but is not a Keel setting"),
+        ));
+    }
+}
+
+async fn database_checks(core: &Core, apps: &[Box<dyn App>], findings: &mut Vec<Finding>) {
+    let all = crate::launch::all_migrations(apps);
+    match tokio::time::timeout(DB_CHECK_TIMEOUT, migrate::pending(&core.db, &all)).await {
+        Ok(Ok(pending)) if pending.is_empty() => {}
+        Ok(Ok(pending)) => {
+            let names: Vec<&str> = pending.iter().map(|m| m.name).collect();
+            findings.push(Finding::new(
+                &registry::DB_UNAPPLIED_MIGRATIONS,
+                format!("{} unapplied migration(s): {}", names.len(), names.join(", ")),
+            ));
+        }
+        Ok(Err(err)) if !err.is_unavailable() && !matches!(err, crate::db::DbError::Query(_)) => {
+            findings.push(Finding::new(&registry::DB_MIGRATIONS_INVALID, err.to_string()));
+        }
+        Ok(Err(err)) => findings.push(Finding::new(
+            &registry::DB_UNREACHABLE,
+            format!("the {} database did not answer: {}", core.db.backend().as_str(), err_kind(&err)),
+        )),
+        Err(_) => findings.push(Finding::new(
+            &registry::DB_UNREACHABLE,
+            format!("the {} database did not answer within {}s", core.db.backend().as_str(), DB_CHECK_TIMEOUT.as_secs()),
+        )),
+    }
+}
+
+/// A short reason that never includes the URL (it may hold a password).
+fn err_kind(err: &crate::db::DbError) -> String {
+    match err {
+        crate::db::DbError::Query(sqlx::Error::Io(io)) => io.kind().to_string(),
+        crate::db::DbError::Query(sqlx::Error::PoolTimedOut) => "timed out waiting for a connection".to_owned(),
+        crate::db::DbError::Query(sqlx::Error::Database(db)) => db.message().to_owned(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,59 @@
+//! `Core`: the services built once from [`Settings`] and shared by every
+//! request: the database pool, the cache and the process lifecycle. Each
+//! service is built from its own settings section only.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::cache::{Cache, CacheError};
+use crate::db::{Db, DbError};
+use crate::settings::Settings;
+
+/// Whether the process is shutting down. Shared by the server (which sets
+/// it on SIGTERM) and `/readyz` (which then answers 503).
+#[derive(Debug, Clone, Default)]
+pub struct Lifecycle {
+    shutting_down: Arc<AtomicBool>,
+}
+
+impl Lifecycle {
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+}
+
+/// The shared services. Cheap to clone: every field is a handle.
+#[derive(Debug, Clone)]
+pub struct Core {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub cache: Cache,
+    pub lifecycle: Lifecycle,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+}
+
+impl Core {
+    /// Builds the services. Nothing here waits on the network: pools and
+    /// the Redis connection are made on first use.
+    pub async fn build(settings: Settings) -> Result<Self, CoreError> {
+        let db = Db::connect(&settings.database).await?;
+        let cache = Cache::connect(&settings.cache)?;
+        Ok(Self {
+            settings: Arc::new(settings),
+            db,
+            cache,
+            lifecycle: Lifecycle::default(),
+        })
+    }
+}

@@ -1,0 +1,168 @@
+//! The database: SQLite or PostgreSQL, chosen by `DATABASE_URL`.
+//!
+//! [`Db`] is an enum over the two sqlx pools rather than `sqlx::Any`, so
+//! column types stay exact. Repository code writes its SQL once, in the
+//! dialect both share (`$1` placeholders work on both), and runs it on either
+//! pool with [`on_pool!`](crate::on_pool); dialect differences stay inside
+//! the repository that has them.
+
+pub mod migrate;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::ConnectOptions;
+
+use crate::settings::{expose, DatabaseKind, DatabaseSettings};
+
+pub use migrate::Migration;
+
+/// How long a request waits for a pooled connection before it is answered
+/// 503: long enough to ride out a burst, short enough that a dead database
+/// does not pile up requests.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// SQLite waits this long for a lock held by another writer.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Which database a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// A connection pool to the configured database. Cheap to clone.
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same code on whichever pool `db` holds: the body is compiled
+/// once per backend, so it may use backend-typed sqlx calls.
+#[macro_export]
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot open the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("cannot create the folder of the SQLite file {path}: {source}")]
+    CreateFolder {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("database query failed: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("migration {version} ({name}) was changed after it was applied: the database holds a different checksum")]
+    ChangedMigration { version: i64, name: String },
+    #[error("the database has migration {version} applied, which this build of Keel does not know (a newer version ran here?)")]
+    UnknownMigration { version: i64 },
+}
+
+impl DbError {
+    /// Whether the error means the database is unreachable or overloaded
+    /// (503) rather than a bug (500).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Connect(_) => true,
+            DbError::Query(err) => matches!(
+                err,
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
+            ),
+            _ => false,
+        }
+    }
+}
+
+impl Db {
+    /// Opens a pool. Connections are made on first use, so a process starts
+    /// without waiting for the database; `ping` tells whether it is there.
+    pub async fn connect(settings: &DatabaseSettings) -> Result<Self, DbError> {
+        let max_lifetime = (!settings.conn_max_age.is_zero()).then_some(settings.conn_max_age);
+        match &settings.kind {
+            DatabaseKind::Sqlite { path } => {
+                let memory = path.as_os_str() == ":memory:";
+                let mut options = SqliteConnectOptions::new()
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                    .foreign_keys(true)
+                    .log_statements(tracing::log::LevelFilter::Trace);
+                if memory {
+                    options = options.in_memory(true);
+                } else {
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent).map_err(|source| DbError::CreateFolder {
+                            path: parent.display().to_string(),
+                            source,
+                        })?;
+                    }
+                    options = options.filename(path).create_if_missing(true);
+                }
+                // An in-memory database lives in its one connection.
+                let (max, lifetime) = if memory { (1, None) } else { (settings.max_connections, max_lifetime) };
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(max)
+                    .min_connections(0)
+                    .max_lifetime(lifetime)
+                    .idle_timeout(if memory { None } else { Some(Duration::from_secs(300)) })
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_lazy_with(options);
+                Ok(Db::Sqlite(pool))
+            }
+            DatabaseKind::Postgres => {
+                let options = PgConnectOptions::from_str(expose(&settings.url))
+                    .map_err(DbError::Connect)?
+                    .application_name("keel")
+                    .log_statements(tracing::log::LevelFilter::Trace);
+                let pool = PgPoolOptions::new()
+                    .max_connections(settings.max_connections)
+                    .min_connections(0)
+                    .max_lifetime(max_lifetime)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_lazy_with(options);
+                Ok(Db::Postgres(pool))
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// One round trip: the readiness probe.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        on_pool!(self, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Closes every connection, waiting for those in use to come back.
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await);
+    }
+}

@@ -1,0 +1,11 @@
+//! HTTP: the server (takes a listener it is given, drains on shutdown), the
+//! one ordered middleware stack, the `Problem` error type and the
+//! operational endpoints.
+
+pub mod observe;
+pub mod ops;
+pub mod problem;
+pub mod server;
+pub mod stack;
+
+pub use problem::{FieldError, Problem};

@@ -1,0 +1,71 @@
+//! Operational endpoints: `/healthz` (the process is alive; no I/O) and
+//! `/readyz` (the database and cache answer; 503 from the moment a shutdown
+//! begins, so a load balancer stops sending). They answer on any Host and
+//! over plain http, because load balancers probe by address, and they
+//! reveal nothing but up or down.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::core::Core;
+
+/// A dependency slower than this counts as down for readiness.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// What a not-ready answer suggests to the prober.
+const RETRY_AFTER_SECS: &str = "5";
+
+/// The routes, with the core as state.
+pub fn router(core: Core) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(core)
+}
+
+async fn healthz() -> Response {
+    no_store(Json(json!({"status": "ok"})).into_response())
+}
+
+fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn probe<E>(future: impl std::future::Future<Output = Result<(), E>>) -> &'static str {
+    match tokio::time::timeout(PROBE_TIMEOUT, future).await {
+        Ok(Ok(())) => "ok",
+        _ => "down",
+    }
+}
+
+async fn readyz(State(core): State<Core>) -> Response {
+    if core.lifecycle.is_shutting_down() {
+        return not_ready(json!({"status": "shutting_down"}));
+    }
+    let (database, cache) = tokio::join!(probe(core.db.ping()), probe(core.cache.ping()));
+    let body = json!({
+        "status": if database == "ok" && cache == "ok" { "ok" } else { "unavailable" },
+        "checks": {"database": database, "cache": cache},
+    });
+    if database == "ok" && cache == "ok" {
+        no_store(Json(body).into_response())
+    } else {
+        not_ready(body)
+    }
+}
+
+fn not_ready(body: serde_json::Value) -> Response {
+    let mut response = no_store((StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response());
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static(RETRY_AFTER_SECS));
+    response
+}

@@ -1,0 +1,77 @@
+//! The one way a Keel server is put together, used by `keel serve` and by
+//! the test harness alike, so tests never run a different wiring than
+//! production.
+//!
+//! [`Keel::build`]: services from settings, then the migration policy
+//! (`dev` and `test` migrate by themselves; `prod` refuses to serve with
+//! unapplied migrations and names them), then the router inside the whole
+//! middleware stack. [`Keel::serve`]: the server loop on a listener the
+//! caller made.
+
+use std::future::Future;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::app::App;
+use crate::core::{Core, CoreError};
+use crate::db::{migrate, DbError, Migration};
+use crate::http::server::{self, Drained};
+use crate::settings::{Profile, Settings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error("migrations failed: {0}")]
+    Migrate(#[source] DbError),
+    #[error("refusing to serve: {} unapplied migration(s): {}; run `keel migrate`", .0.len(), .0.join(", "))]
+    PendingMigrations(Vec<&'static str>),
+}
+
+/// A built server, ready to serve.
+pub struct Keel {
+    pub core: Core,
+    pub router: Router,
+}
+
+/// The core's migrations followed by every app's.
+pub fn all_migrations(apps: &[Box<dyn App>]) -> Vec<Migration> {
+    let mut all: Vec<Migration> = migrate::CORE_MIGRATIONS.to_vec();
+    for app in apps {
+        all.extend_from_slice(app.migrations());
+    }
+    all
+}
+
+impl Keel {
+    pub async fn build(settings: Settings, apps: &[Box<dyn App>]) -> Result<Self, LaunchError> {
+        let core = Core::build(settings).await?;
+        let migrations = all_migrations(apps);
+        if core.settings.profile == Profile::Prod {
+            let pending = migrate::pending(&core.db, &migrations).await.map_err(LaunchError::Migrate)?;
+            if !pending.is_empty() {
+                return Err(LaunchError::PendingMigrations(pending.iter().map(|m| m.name).collect()));
+            }
+        } else {
+            migrate::run(&core.db, &migrations).await.map_err(LaunchError::Migrate)?;
+        }
+        let mut routes = Router::new();
+        for app in apps {
+            routes = routes.merge(app.routes(&core));
+        }
+        let router = crate::http::stack::build(&core, routes);
+        Ok(Self { core, router })
+    }
+
+    /// Serves until `shutdown` completes, then drains for at most
+    /// `KEEL_SHUTDOWN_TIMEOUT` and closes the database pool.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<Drained> {
+        let drain_timeout = self.core.settings.server.shutdown_timeout;
+        let drained = server::serve(listener, self.router, self.core.lifecycle.clone(), shutdown, drain_timeout).await?;
+        if drained == Drained::Clean {
+            self.core.db.close().await;
+        }
+        Ok(drained)
+    }
+}

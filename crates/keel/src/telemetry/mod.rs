@@ -1,0 +1,99 @@
+//! Logging: text in `dev`, JSON in `prod`, to stderr and optionally a file.
+//!
+//! Writes go through a background thread so a slow terminal or disk does
+//! not stall request handling; it is not lossy (a full buffer waits rather
+//! than drops lines), and the returned guard flushes on exit.
+//!
+//! Logging rules: fields are dotted by entity with units (`form.id`,
+//! `duration_ms`); never secrets, tokens, cookies, bodies or email
+//! addresses.
+
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+use crate::settings::{LogFormat, LogSettings};
+
+/// Keeps the log writers alive; drop it last.
+pub struct LogGuard {
+    _guards: Vec<WorkerGuard>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    #[error("cannot open the log file {path}: {source}")]
+    File {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("logging was already set up")]
+    AlreadySet,
+}
+
+/// The filter for `level`, quieting chatty dependencies unless the filter
+/// names them.
+pub fn filter(level: &str) -> EnvFilter {
+    let mut directives = level.to_owned();
+    for noisy in ["sqlx", "hyper", "tower_http", "redis"] {
+        if !level.contains(noisy) {
+            directives.push_str(&format!(",{noisy}=warn"));
+        }
+    }
+    EnvFilter::builder()
+        .parse(&directives)
+        .unwrap_or_else(|_| EnvFilter::new("info"))
+}
+
+fn layer<S>(format: LogFormat, writer: tracing_appender::non_blocking::NonBlocking, ansi: bool) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    let base = tracing_subscriber::fmt::layer().with_writer(writer);
+    match format {
+        LogFormat::Text => base.with_ansi(ansi).boxed(),
+        LogFormat::Json => base.json().flatten_event(true).with_current_span(false).boxed(),
+    }
+}
+
+/// Installs the global subscriber.
+pub fn init(settings: &LogSettings) -> Result<LogGuard, TelemetryError> {
+    let mut guards = Vec::new();
+    let (stderr, guard) = NonBlockingBuilder::default().lossy(false).finish(std::io::stderr());
+    guards.push(guard);
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut layers = vec![layer(settings.format, stderr, ansi)];
+    if let Some(path) = &settings.file {
+        if let Some(parent) = path.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|source| TelemetryError::File {
+                path: path.display().to_string(),
+                source,
+            })?;
+        let (writer, guard) = NonBlockingBuilder::default().lossy(false).finish(file);
+        guards.push(guard);
+        layers.push(layer(settings.format, writer, false));
+    }
+    tracing_subscriber::registry()
+        .with(layers)
+        .with(filter(&settings.level))
+        .try_init()
+        .map_err(|_| TelemetryError::AlreadySet)?;
+    Ok(LogGuard { _guards: guards })
+}
+
+/// For tests: logs only when `TEST_LOG` is set, through the test writer.
+pub fn init_for_tests() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter(&std::env::var("TEST_LOG").unwrap_or_default().replace('1', "debug")))
+            .with_test_writer()
+            .try_init();
+    }
+}
