@@ -7,6 +7,12 @@ use axum::routing::get;
 use axum::Router;
 use keel::{App, Core};
 
+/// The apps the `keel` binary serves, for `serve` and the test harness
+/// alike.
+pub fn apps() -> Vec<Box<dyn App>> {
+    vec![Box::new(FormsApp)]
+}
+
 /// The forms application.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FormsApp;

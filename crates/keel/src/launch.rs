@@ -49,12 +49,16 @@ impl Keel {
         let core = Core::build(settings).await?;
         let migrations = all_migrations(apps);
         if core.settings.profile == Profile::Prod {
-            let pending = migrate::pending(&core.db, &migrations).await.map_err(LaunchError::Migrate)?;
+            let pending = migrate::pending(&core.db, &migrations)
+                .await
+                .map_err(LaunchError::Migrate)?;
             if !pending.is_empty() {
                 return Err(LaunchError::PendingMigrations(pending.iter().map(|m| m.name).collect()));
             }
         } else {
-            migrate::run(&core.db, &migrations).await.map_err(LaunchError::Migrate)?;
+            migrate::run(&core.db, &migrations)
+                .await
+                .map_err(LaunchError::Migrate)?;
         }
         let mut routes = Router::new();
         for app in apps {
@@ -66,9 +70,20 @@ impl Keel {
 
     /// Serves until `shutdown` completes, then drains for at most
     /// `KEEL_SHUTDOWN_TIMEOUT` and closes the database pool.
-    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<Drained> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<Drained> {
         let drain_timeout = self.core.settings.server.shutdown_timeout;
-        let drained = server::serve(listener, self.router, self.core.lifecycle.clone(), shutdown, drain_timeout).await?;
+        let drained = server::serve(
+            listener,
+            self.router,
+            self.core.lifecycle.clone(),
+            shutdown,
+            drain_timeout,
+        )
+        .await?;
         if drained == Drained::Clean {
             self.core.db.close().await;
         }

@@ -3,14 +3,14 @@
 //!
 //! # Modules
 //!
-//! - [`settings`]: the only reader of the environment, `.env` and `keel.toml`
-//! - [`core`]: services built once from settings (database, cache, lifecycle)
-//! - [`db`]: SQLite or PostgreSQL pools and embedded migrations
-//! - [`cache`]: memory or Redis behind one small interface
-//! - [`http`]: the server, the middleware stack, `Problem`, health endpoints
-//! - [`checks`]: system checks with stable ids
-//! - [`telemetry`]: logs
-//! - [`launch`]: the one function that builds a server, for `serve` and tests
+//! - [`settings`] — the only reader of the environment, `.env` and `keel.toml`
+//! - [`core`] — services built once from settings (database, cache, lifecycle)
+//! - [`db`] — SQLite or PostgreSQL pools and embedded migrations
+//! - [`cache`] — memory or Redis behind one small interface
+//! - [`http`] — the server, the middleware stack, `Problem`, health endpoints
+//! - [`checks`] — system checks with stable ids
+//! - [`telemetry`] — logs and their rules
+//! - [`launch`] — the one function that builds a server, for `serve` and tests
 //!
 //! # The path of a request
 //!

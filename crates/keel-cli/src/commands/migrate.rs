@@ -20,7 +20,9 @@ pub(crate) async fn run(args: Args, settings: Settings) -> anyhow::Result<ExitCo
     let core = Core::build(settings).await.context("while opening the database")?;
     let all = all_migrations(&super::apps());
     if args.check {
-        let pending = migrate::pending(&core.db, &all).await.context("while reading the applied migrations")?;
+        let pending = migrate::pending(&core.db, &all)
+            .await
+            .context("while reading the applied migrations")?;
         if pending.is_empty() {
             println!("No unapplied migrations.");
             return Ok(ExitCode::SUCCESS);
@@ -31,7 +33,9 @@ pub(crate) async fn run(args: Args, settings: Settings) -> anyhow::Result<ExitCo
         }
         return Ok(ExitCode::FAILURE);
     }
-    let applied = migrate::run(&core.db, &all).await.context("while applying migrations")?;
+    let applied = migrate::run(&core.db, &all)
+        .await
+        .context("while applying migrations")?;
     if applied.is_empty() {
         println!("No migrations to apply.");
     } else {

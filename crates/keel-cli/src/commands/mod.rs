@@ -8,5 +8,5 @@ pub(crate) mod settings;
 
 /// The apps this binary serves.
 pub(crate) fn apps() -> Vec<Box<dyn keel::App>> {
-    vec![Box::new(keel_forms::FormsApp)]
+    keel_forms::apps()
 }

@@ -34,7 +34,10 @@ pub(crate) async fn run(args: Args, settings: Settings) -> anyhow::Result<ExitCo
             .filter(|f| f.level >= Level::Error)
             .collect();
         if !errors.is_empty() {
-            eprintln!("keel: refusing to serve in prod: `keel check --deploy` reports {} error(s):", errors.len());
+            eprintln!(
+                "keel: refusing to serve in prod: `keel check --deploy` reports {} error(s):",
+                errors.len()
+            );
             for finding in &errors {
                 eprintln!("{finding}");
             }

@@ -32,7 +32,10 @@ pub(crate) fn run(command: &Command, settings: &Settings) -> ExitCode {
                 println!("# {}", spec.doc);
             }
         }
-        let value = shown.value.as_deref().map_or("(unset)".to_owned(), |v| format!("{v:?}"));
+        let value = shown
+            .value
+            .as_deref()
+            .map_or("(unset)".to_owned(), |v| format!("{v:?}"));
         let source = shown.source.as_ref().map_or("unset".to_owned(), ToString::to_string);
         println!("{:<width$} = {value}  # {source}", shown.name);
     }

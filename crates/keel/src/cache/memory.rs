@@ -23,7 +23,13 @@ impl Expiry<String, Entry> for PerEntryTtl {
         Some(entry.ttl)
     }
 
-    fn expire_after_update(&self, _key: &String, entry: &Entry, _now: Instant, _left: Option<Duration>) -> Option<Duration> {
+    fn expire_after_update(
+        &self,
+        _key: &String,
+        entry: &Entry,
+        _now: Instant,
+        _left: Option<Duration>,
+    ) -> Option<Duration> {
         Some(entry.ttl)
     }
 }
@@ -37,9 +43,7 @@ impl MemoryCache {
     pub(super) fn new() -> Self {
         let inner = Cache::builder()
             .max_capacity(CAPACITY_BYTES)
-            .weigher(|key: &String, entry: &Entry| {
-                u32::try_from(key.len() + entry.value.len()).unwrap_or(u32::MAX)
-            })
+            .weigher(|key: &String, entry: &Entry| u32::try_from(key.len() + entry.value.len()).unwrap_or(u32::MAX))
             .expire_after(PerEntryTtl)
             .build();
         Self { inner }

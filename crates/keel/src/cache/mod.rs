@@ -56,7 +56,9 @@ impl Cache {
     pub fn connect(settings: &CacheSettings) -> Result<Self, CacheError> {
         let backend = match &settings.backend {
             CacheBackendKind::Memory => Backend::Memory(memory::MemoryCache::new()),
-            CacheBackendKind::Redis(url) => Backend::Redis(redis_backend::RedisCache::new(crate::settings::expose(url))?),
+            CacheBackendKind::Redis(url) => {
+                Backend::Redis(redis_backend::RedisCache::new(crate::settings::expose(url))?)
+            }
         };
         Ok(Self {
             backend,

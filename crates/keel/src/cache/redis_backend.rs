@@ -32,7 +32,8 @@ impl RedisCache {
             .set_response_timeout(Some(OP_TIMEOUT))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(200));
-        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(|e| CacheError::Config(e.to_string()))?;
+        let conn =
+            ConnectionManager::new_lazy_with_config(client, config).map_err(|e| CacheError::Config(e.to_string()))?;
         Ok(Self { conn })
     }
 
@@ -53,7 +54,14 @@ impl RedisCache {
         let mut conn = self.conn.clone();
         let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let _: () = self
-            .timed(redis::cmd("SET").arg(key).arg(value).arg("PX").arg(millis).query_async(&mut conn))
+            .timed(
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(value)
+                    .arg("PX")
+                    .arg(millis)
+                    .query_async(&mut conn),
+            )
             .await?;
         Ok(())
     }

@@ -61,6 +61,13 @@ impl Finding {
 
 impl std::fmt::Display for Finding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}\n    hint: {}", self.id, self.level.as_str(), self.message, self.hint)
+        write!(
+            f,
+            "{} {}: {}\n    hint: {}",
+            self.id,
+            self.level.as_str(),
+            self.message,
+            self.hint
+        )
     }
 }

@@ -26,7 +26,9 @@ pub async fn run(core: &Core, apps: &[Box<dyn App>], deploy: bool) -> Vec<Findin
 }
 
 fn is_deploy_only(id: &str) -> bool {
-    registry::ALL.iter().any(|check: &&Check| check.id == id && check.deploy)
+    registry::ALL
+        .iter()
+        .any(|check: &&Check| check.id == id && check.deploy)
 }
 
 fn settings_checks(core: &Core, findings: &mut Vec<Finding>) {
@@ -54,11 +56,19 @@ async fn database_checks(core: &Core, apps: &[Box<dyn App>], findings: &mut Vec<
         }
         Ok(Err(err)) => findings.push(Finding::new(
             &registry::DB_UNREACHABLE,
-            format!("the {} database did not answer: {}", core.db.backend().as_str(), err_kind(&err)),
+            format!(
+                "the {} database did not answer: {}",
+                core.db.backend().as_str(),
+                err_kind(&err)
+            ),
         )),
         Err(_) => findings.push(Finding::new(
             &registry::DB_UNREACHABLE,
-            format!("the {} database did not answer within {}s", core.db.backend().as_str(), DB_CHECK_TIMEOUT.as_secs()),
+            format!(
+                "the {} database did not answer within {}s",
+                core.db.backend().as_str(),
+                DB_CHECK_TIMEOUT.as_secs()
+            ),
         )),
     }
 }

@@ -43,8 +43,18 @@ macro_rules! migration {
         $crate::db::Migration {
             version: $version,
             name: $name,
-            sqlite: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/", $name, ".sqlite.sql")),
-            postgres: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/", $name, ".postgres.sql")),
+            sqlite: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/migrations/",
+                $name,
+                ".sqlite.sql"
+            )),
+            postgres: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/migrations/",
+                $name,
+                ".postgres.sql"
+            )),
         }
     };
 }
@@ -53,7 +63,7 @@ macro_rules! migration {
 pub static CORE_MIGRATIONS: &[Migration] = &[crate::migration!(1, "0001_users")];
 
 /// Arbitrary but fixed: the PostgreSQL advisory lock key of migrations.
-const PG_LOCK_KEY: i64 = 0x6b65_656c_6d69_67;
+const PG_LOCK_KEY: i64 = 0x006b_6565_6c6d_6967;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS keel_migrations (
     version BIGINT PRIMARY KEY NOT NULL,

@@ -120,7 +120,11 @@ impl Db {
                     options = options.filename(path).create_if_missing(true);
                 }
                 // An in-memory database lives in its one connection.
-                let (max, lifetime) = if memory { (1, None) } else { (settings.max_connections, max_lifetime) };
+                let (max, lifetime) = if memory {
+                    (1, None)
+                } else {
+                    (settings.max_connections, max_lifetime)
+                };
                 let pool = SqlitePoolOptions::new()
                     .max_connections(max)
                     .min_connections(0)

@@ -50,7 +50,9 @@ fn acceptable_client_id(value: &HeaderValue) -> Option<String> {
     let text = value.to_str().ok()?;
     let ok = !text.is_empty()
         && text.len() <= MAX_CLIENT_ID_LEN
-        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:+/=".contains(&b));
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:+/=".contains(&b));
     ok.then(|| text.to_owned())
 }
 

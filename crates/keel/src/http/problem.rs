@@ -81,7 +81,11 @@ impl Problem {
     }
 
     pub fn method_not_allowed() -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "This address does not accept that method.")
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "This address does not accept that method.",
+        )
     }
 
     pub fn conflict(slug: &'static str, detail: impl Into<String>) -> Self {
@@ -108,7 +112,11 @@ impl Problem {
     }
 
     pub fn too_many_requests(retry_after_secs: u64) -> Self {
-        let mut problem = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many attempts; try again later.");
+        let mut problem = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many attempts; try again later.",
+        );
         problem.retry_after = Some(retry_after_secs.max(1));
         problem
     }
@@ -151,7 +159,10 @@ impl IntoResponse for Problem {
         let body = serde_json::to_vec(&self).unwrap_or_else(|_| b"{}".to_vec());
         let mut response = (self.status, body).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }

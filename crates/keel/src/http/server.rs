@@ -52,7 +52,10 @@ pub async fn serve(
         () = shutdown => {}
     }
     lifecycle.begin_shutdown();
-    tracing::info!(drain_timeout_s = drain_timeout.as_secs(), "shutting down: refusing new connections, draining");
+    tracing::info!(
+        drain_timeout_s = drain_timeout.as_secs(),
+        "shutting down: refusing new connections, draining"
+    );
     let _ = stop_tx.send(());
     match tokio::time::timeout(drain_timeout, &mut running).await {
         Ok(result) => {

@@ -35,6 +35,7 @@ pub fn build(core: &Core, app_routes: Router) -> Router {
 
     let request_timeout = core.settings.server.request_timeout;
     ops::router(core.clone())
+        .method_not_allowed_fallback(method_not_allowed)
         .route_layer(middleware::from_fn(record_route))
         .fallback_service(site)
         .layer(

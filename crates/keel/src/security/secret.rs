@@ -22,6 +22,9 @@ mod tests {
         assert_eq!(a.len(), GENERATED_KEY_LEN);
         assert_ne!(a, b);
         let distinct: std::collections::HashSet<char> = a.chars().collect();
-        assert!(distinct.len() >= 20, "a 64-character random key has many distinct characters: {a}");
+        assert!(
+            distinct.len() >= 20,
+            "a 64-character random key has many distinct characters: {a}"
+        );
     }
 }

@@ -134,10 +134,16 @@ impl Settings {
     /// folder `dir` (databases and files go there). Tests change fields in
     /// place afterwards.
     pub fn for_test(dir: &std::path::Path) -> Self {
-        let env = [("KEEL_ENV", "test"), ("KEEL_SECRET_KEY", "test-secret-key-that-is-long-enough-and-varied-0123456789")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
+        let env = [
+            ("KEEL_ENV", "test"),
+            (
+                "KEEL_SECRET_KEY",
+                "test-secret-key-that-is-long-enough-and-varied-0123456789",
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
         Self::load_from(&LoadInput {
             env,
             cwd: dir.to_owned(),
@@ -180,3 +186,6 @@ pub(crate) fn shown_settings(values: &BTreeMap<&'static str, sources::Raw>, prof
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -60,10 +60,13 @@ pub fn byte_size(raw: &str) -> Result<u64, String> {
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
-        _ => return Err(format!("expected a size such as 10MiB or a number of bytes, got {raw:?}")),
+        _ => {
+            return Err(format!(
+                "expected a size such as 10MiB or a number of bytes, got {raw:?}"
+            ))
+        }
     };
-    n.checked_mul(scale)
-        .ok_or_else(|| format!("size {raw:?} is too large"))
+    n.checked_mul(scale).ok_or_else(|| format!("size {raw:?} is too large"))
 }
 
 /// A comma-separated list; the empty string is the empty list.
@@ -157,7 +160,10 @@ mod tests {
     fn rates_need_a_count_and_a_period() {
         assert_eq!(
             Rate::parse("10/15m").unwrap(),
-            Rate { count: 10, period: Duration::from_secs(900) }
+            Rate {
+                count: 10,
+                period: Duration::from_secs(900)
+            }
         );
         for bad in ["10", "0/1m", "10/0", "x/1m", "10/1y"] {
             assert!(Rate::parse(bad).is_err(), "{bad:?} should be rejected");

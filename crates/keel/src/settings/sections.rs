@@ -51,7 +51,9 @@ pub struct SecuritySettings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseKind {
     /// A file (relative paths are from the working folder) or `:memory:`.
-    Sqlite { path: PathBuf },
+    Sqlite {
+        path: PathBuf,
+    },
     Postgres,
 }
 
@@ -108,7 +110,9 @@ pub struct FileSettings {
 #[derive(Debug, Clone)]
 pub enum EmailBackendKind {
     Console,
-    File { dir: PathBuf },
+    File {
+        dir: PathBuf,
+    },
     /// The URL is a secret because it may hold a password.
     Smtp(SecretString),
 }
@@ -203,7 +207,10 @@ impl Reader<'_> {
 
 /// Fills in the defaults that follow from `KEEL_PUBLIC_URL`, where no
 /// source set them.
-fn derive_from_public_url(values: &mut BTreeMap<&'static str, Raw>, profile: Profile) -> Result<url::Url, SettingsError> {
+fn derive_from_public_url(
+    values: &mut BTreeMap<&'static str, Raw>,
+    profile: Profile,
+) -> Result<url::Url, SettingsError> {
     let reader = Reader { values };
     let public = reader.get("KEEL_PUBLIC_URL", |s| {
         let url = parse::url(s, &["http", "https"])?;
@@ -224,7 +231,10 @@ fn derive_from_public_url(values: &mut BTreeMap<&'static str, Raw>, profile: Pro
         ("KEEL_SESSION_COOKIE_SECURE", https.to_string()),
         ("KEEL_CSRF_COOKIE_SECURE", https.to_string()),
         ("KEEL_SECURE_SSL_REDIRECT", prod_https.to_string()),
-        ("KEEL_SECURE_HSTS_SECONDS", if prod_https { "31536000" } else { "0" }.to_owned()),
+        (
+            "KEEL_SECURE_HSTS_SECONDS",
+            if prod_https { "31536000" } else { "0" }.to_owned(),
+        ),
         ("KEEL_SECURE_HSTS_INCLUDE_SUBDOMAINS", "false".to_owned()),
     ];
     if explicit {
@@ -249,7 +259,11 @@ fn derive_from_public_url(values: &mut BTreeMap<&'static str, Raw>, profile: Pro
 
 /// In `dev` and `test`, a missing secret key is generated once and kept in
 /// `var/secret_key`, so sessions survive restarts. `prod` never does this.
-fn ensure_dev_secret_key(values: &mut BTreeMap<&'static str, Raw>, profile: Profile, cwd: &Path) -> Result<(), SettingsError> {
+fn ensure_dev_secret_key(
+    values: &mut BTreeMap<&'static str, Raw>,
+    profile: Profile,
+    cwd: &Path,
+) -> Result<(), SettingsError> {
     if profile == Profile::Prod || values.contains_key("KEEL_SECRET_KEY") {
         return Ok(());
     }
@@ -362,9 +376,9 @@ fn security_settings(r: &Reader<'_>) -> Result<SecuritySettings, SettingsError> 
         allowed_hosts: r.list("KEEL_ALLOWED_HOSTS")?,
         ssl_redirect: r.boolean("KEEL_SECURE_SSL_REDIRECT")?,
         proxy_ssl_header: r.optional("KEEL_SECURE_PROXY_SSL_HEADER", |s| {
-            let (name, value) = s
-                .split_once(':')
-                .ok_or_else(|| format!("expected `Header-Name: value` such as `X-Forwarded-Proto: https`, got {s:?}"))?;
+            let (name, value) = s.split_once(':').ok_or_else(|| {
+                format!("expected `Header-Name: value` such as `X-Forwarded-Proto: https`, got {s:?}")
+            })?;
             let name = name.trim();
             http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("{name:?} is not a header name"))?;
             Ok((name.to_ascii_lowercase(), value.trim().to_owned()))
@@ -393,7 +407,11 @@ fn security_settings(r: &Reader<'_>) -> Result<SecuritySettings, SettingsError> 
 /// An origin is a scheme, host and optional port, nothing more.
 fn parse_origin(raw: &str) -> Result<url::Url, String> {
     let url = parse::url(raw, &["http", "https"]).map_err(|e| format!("origin {raw:?}: {e}"))?;
-    if url.host_str().is_none() || url.path() != "/" || url.query().is_some() || raw.trim_end_matches('/') != url.origin().ascii_serialization() {
+    if url.host_str().is_none()
+        || url.path() != "/"
+        || url.query().is_some()
+        || raw.trim_end_matches('/') != url.origin().ascii_serialization()
+    {
         return Err(format!("{raw:?} is not an origin; expected scheme://host[:port]"));
     }
     Ok(url)
@@ -408,7 +426,11 @@ fn database_settings(r: &Reader<'_>, cwd: &Path) -> Result<DatabaseSettings, Set
             if path.is_empty() {
                 return Err("sqlite URL needs a path, e.g. sqlite://var/keel.sqlite3".to_owned());
             }
-            let path = if path == ":memory:" { PathBuf::from(path) } else { cwd.join(path) };
+            let path = if path == ":memory:" {
+                PathBuf::from(path)
+            } else {
+                cwd.join(path)
+            };
             return Ok((s.to_owned(), DatabaseKind::Sqlite { path }));
         }
         let url = parse::url(s, &["postgres", "postgresql", "sqlite"])?;
@@ -467,7 +489,9 @@ fn url_prefix(s: &str) -> Result<String, String> {
     let s = s.trim();
     let ok_absolute = parse::url(s, &["http", "https"]).is_ok();
     if !(s.starts_with('/') || ok_absolute) || !s.ends_with('/') {
-        return Err(format!("expected a path or URL that ends with '/', such as /static/, got {s:?}"));
+        return Err(format!(
+            "expected a path or URL that ends with '/', such as /static/, got {s:?}"
+        ));
     }
     Ok(s.to_owned())
 }
@@ -476,7 +500,10 @@ fn file_settings(r: &Reader<'_>, cwd: &Path) -> Result<FileSettings, SettingsErr
     let media_storage = r.get("KEEL_MEDIA_STORAGE", |s| {
         if s.trim().starts_with("s3://") {
             let url = parse::url(s, &["s3"])?;
-            let bucket = url.host_str().filter(|b| !b.is_empty()).ok_or("s3 URL needs a bucket, e.g. s3://bucket/prefix")?;
+            let bucket = url
+                .host_str()
+                .filter(|b| !b.is_empty())
+                .ok_or("s3 URL needs a bucket, e.g. s3://bucket/prefix")?;
             Ok(MediaStorage::S3 {
                 bucket: bucket.to_owned(),
                 prefix: url.path().trim_matches('/').to_owned(),
@@ -492,7 +519,9 @@ fn file_settings(r: &Reader<'_>, cwd: &Path) -> Result<FileSettings, SettingsErr
         media_url: r.get("KEEL_MEDIA_URL", url_prefix)?,
         media_storage,
         s3: S3Settings {
-            endpoint: r.optional("KEEL_S3_ENDPOINT", |s| parse::url(s, &["http", "https"]).map(|u| u.to_string()))?,
+            endpoint: r.optional("KEEL_S3_ENDPOINT", |s| {
+                parse::url(s, &["http", "https"]).map(|u| u.to_string())
+            })?,
             region: r.optional("KEEL_S3_REGION", |s| Ok(s.trim().to_owned()))?,
             access_key_id: secret("KEEL_S3_ACCESS_KEY_ID")?,
             secret_access_key: secret("KEEL_S3_SECRET_ACCESS_KEY")?,

@@ -23,7 +23,10 @@ pub enum Source {
     DotEnv(PathBuf),
     Environment,
     /// Read from a file named by `NAME_FILE` in the inner source.
-    File { path: PathBuf, via: Box<Source> },
+    File {
+        path: PathBuf,
+        via: Box<Source>,
+    },
     /// Derived from another setting (`KEEL_PUBLIC_URL`).
     Derived(&'static str),
     /// Generated and kept on disk (the development secret key).
@@ -196,11 +199,7 @@ fn io_reason(err: &std::io::Error) -> String {
     }
 }
 
-fn resolve_profile(
-    env: &Layer,
-    dotenv: &Option<Layer>,
-    toml: Option<&toml::Table>,
-) -> Result<Profile, SettingsError> {
+fn resolve_profile(env: &Layer, dotenv: &Option<Layer>, toml: Option<&toml::Table>) -> Result<Profile, SettingsError> {
     if let Some(value) = env.values.get("KEEL_ENV") {
         return Profile::parse(value).map_err(|msg| SettingsError::invalid("KEEL_ENV", &env.source, msg));
     }
@@ -303,10 +302,7 @@ fn toml_value_to_string(value: &toml::Value) -> Option<String> {
         toml::Value::Integer(i) => Some(i.to_string()),
         toml::Value::Boolean(b) => Some(b.to_string()),
         toml::Value::Array(items) => {
-            let parts: Option<Vec<String>> = items
-                .iter()
-                .map(|item| item.as_str().map(str::to_owned))
-                .collect();
+            let parts: Option<Vec<String>> = items.iter().map(|item| item.as_str().map(str::to_owned)).collect();
             Some(parts?.join(","))
         }
         _ => None,

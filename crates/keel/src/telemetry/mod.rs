@@ -46,7 +46,11 @@ pub fn filter(level: &str) -> EnvFilter {
         .unwrap_or_else(|_| EnvFilter::new("info"))
 }
 
-fn layer<S>(format: LogFormat, writer: tracing_appender::non_blocking::NonBlocking, ansi: bool) -> Box<dyn Layer<S> + Send + Sync>
+fn layer<S>(
+    format: LogFormat,
+    writer: tracing_appender::non_blocking::NonBlocking,
+    ansi: bool,
+) -> Box<dyn Layer<S> + Send + Sync>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
@@ -92,7 +96,9 @@ pub fn init(settings: &LogSettings) -> Result<LogGuard, TelemetryError> {
 pub fn init_for_tests() {
     if std::env::var_os("TEST_LOG").is_some() {
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(filter(&std::env::var("TEST_LOG").unwrap_or_default().replace('1', "debug")))
+            .with_env_filter(filter(
+                &std::env::var("TEST_LOG").unwrap_or_default().replace('1', "debug"),
+            ))
             .with_test_writer()
             .try_init();
     }

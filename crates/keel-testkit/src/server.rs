@@ -1,0 +1,145 @@
+//! `TestServer`: the real app on 127.0.0.1:0 and a client that talks to it.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use keel::core::Core;
+use keel::http::server::Drained;
+use keel::{App, Keel, Settings};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::database::TestDb;
+use crate::services::Backend;
+
+/// A running server. Dropping it stops the server and removes its
+/// database and files.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    /// A client with a cookie store, as a browser would have.
+    pub client: reqwest::Client,
+    /// The server's services, for looking into the database in assertions.
+    pub core: Core,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<Drained>>>,
+    // Field order: the server stops before its database is dropped.
+    _db: TestDb,
+    dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// The `keel` binary's apps on `backend` with the test profile.
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Like `spawn`, with settings changed in place first.
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> Self {
+        Self::spawn_apps(backend, keel_forms::apps(), configure).await
+    }
+
+    /// Any apps (tests of the core use small apps of their own), stopped by
+    /// dropping the server or by [`TestServer::stop`].
+    pub async fn spawn_apps(backend: Backend, apps: Vec<Box<dyn App>>, configure: impl FnOnce(&mut Settings)) -> Self {
+        let (stop, stopped) = oneshot::channel::<()>();
+        Self::spawn_until(
+            backend,
+            apps,
+            configure,
+            async move {
+                let _ = stopped.await;
+            },
+            Some(stop),
+        )
+        .await
+    }
+
+    /// Like `spawn_apps`, but the server stops when `shutdown` completes
+    /// (the shutdown tests pass the real signal handler).
+    pub async fn spawn_until(
+        backend: Backend,
+        apps: Vec<Box<dyn App>>,
+        configure: impl FnOnce(&mut Settings),
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        stop: Option<oneshot::Sender<()>>,
+    ) -> Self {
+        keel::telemetry::init_for_tests();
+        let dir = tempfile::tempdir().expect("a temporary folder for the test");
+        let db = TestDb::create(backend, dir.path()).await;
+        let mut settings = Settings::for_test(dir.path());
+        db.configure(&mut settings);
+        configure(&mut settings);
+        let keel = Keel::build(settings, &apps).await.expect("the test server builds");
+        let core = keel.core.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let addr = listener.local_addr().expect("the bound address");
+        let task = tokio::spawn(keel.serve(listener, shutdown));
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("an HTTP client");
+        Self {
+            addr,
+            client,
+            core,
+            stop,
+            task: Some(task),
+            _db: db,
+            dir,
+        }
+    }
+
+    /// `http://127.0.0.1:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The server's database.
+    pub fn db(&self) -> &TestDb {
+        &self._db
+    }
+
+    /// The server's working folder (its `var/`, static root and media).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("the request reaches the server")
+    }
+
+    /// Signals shutdown (when the server was spawned with a stop channel)
+    /// and waits for the drain.
+    pub async fn stop(mut self) -> Drained {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.wait().await
+    }
+
+    /// Waits for the server to finish (after its shutdown future completed).
+    pub async fn wait(&mut self) -> Drained {
+        let task = self.task.take().expect("the server is waited for once");
+        task.await
+            .expect("the server task does not panic")
+            .expect("the server ends cleanly")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
