@@ -139,7 +139,50 @@ pub static CATALOG: &[SettingSpec] = &[
     plain("KEEL_REQUEST_TIMEOUT", Some("30"), "Seconds a request may take before it is answered 503."),
 ];
 
+/// Settings whose default follows from `KEEL_PUBLIC_URL` (see
+/// `sections::derive_from_public_url`); `KEEL_ALLOWED_HOSTS` does too, but
+/// only when the public URL is set explicitly.
+pub const DERIVED_FROM_PUBLIC_URL: &[&str] = &[
+    "KEEL_CSRF_TRUSTED_ORIGINS",
+    "KEEL_SESSION_COOKIE_SECURE",
+    "KEEL_CSRF_COOKIE_SECURE",
+    "KEEL_SECURE_SSL_REDIRECT",
+    "KEEL_SECURE_HSTS_SECONDS",
+    "KEEL_SECURE_HSTS_INCLUDE_SUBDOMAINS",
+];
+
 /// The catalog entry named `name`.
 pub fn find(name: &str) -> Option<&'static SettingSpec> {
     CATALOG.iter().find(|spec| spec.name == name)
+}
+
+/// The settings reference as a Markdown table, for the README (a test keeps
+/// the README's copy equal to this).
+pub fn reference_markdown() -> String {
+    let mut out =
+        String::from("| variable | dev / test default | prod default | secret | meaning |\n|---|---|---|---|---|\n");
+    for spec in CATALOG {
+        let show = |value: Option<&str>| match value {
+            None => "unset".to_owned(),
+            Some("") => "empty".to_owned(),
+            Some(v) => format!("`{v}`"),
+        };
+        let derived = DERIVED_FROM_PUBLIC_URL.contains(&spec.name);
+        let (dev, prod) = if derived {
+            ("from `KEEL_PUBLIC_URL`".to_owned(), "from `KEEL_PUBLIC_URL`".to_owned())
+        } else {
+            (show(spec.default), show(spec.default_for(Profile::Prod)))
+        };
+        let secret = match spec.sensitivity {
+            Sensitivity::Plain => "",
+            Sensitivity::Secret => "yes",
+            Sensitivity::UrlWithPassword => "password",
+        };
+        out.push_str(&format!(
+            "| `{}` | {dev} | {prod} | {secret} | {} |\n",
+            spec.name,
+            spec.doc.replace('|', "\\|")
+        ));
+    }
+    out
 }
