@@ -23,6 +23,12 @@ enum Command {
     Migrate(commands::migrate::Args),
     /// Run the system checks (`--deploy` adds the production checks).
     Check(commands::check::Args),
+    /// Create a superuser (interactive, or --no-input with KEEL_SUPERUSER_PASSWORD).
+    Createsuperuser(commands::users::CreateSuperuserArgs),
+    /// Change a user's password (asked for twice) and end their sessions.
+    Changepassword(commands::users::ChangePasswordArgs),
+    /// Delete expired sessions.
+    Clearsessions,
     /// Inspect settings.
     #[command(subcommand)]
     Settings(commands::settings::Command),
@@ -69,6 +75,9 @@ fn main() -> ExitCode {
             Command::Serve(args) => commands::serve::run(args, settings).await,
             Command::Migrate(args) => commands::migrate::run(args, settings).await,
             Command::Check(args) => commands::check::run(args, settings).await,
+            Command::Createsuperuser(args) => commands::users::create_superuser(args, settings).await,
+            Command::Changepassword(args) => commands::users::change_password(args, settings).await,
+            Command::Clearsessions => commands::users::clear_sessions(settings).await,
             Command::Settings(_) | Command::Secret(_) => unreachable!("handled before the runtime starts"),
         }
     });

@@ -16,10 +16,12 @@
 //! }
 //! ```
 
+mod browser;
 mod database;
 mod server;
 pub mod services;
 
+pub use browser::GOOD_PASSWORD;
 pub use database::TestDb;
 pub use server::TestServer;
 pub use services::{redis_url, Backend};

@@ -23,7 +23,7 @@ pub struct TestServer {
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<Drained>>>,
     // Field order: the server stops before its database is dropped.
-    _db: TestDb,
+    db: std::sync::Arc<TestDb>,
     dir: tempfile::TempDir,
 }
 
@@ -63,9 +63,39 @@ impl TestServer {
         shutdown: impl Future<Output = ()> + Send + 'static,
         stop: Option<oneshot::Sender<()>>,
     ) -> Self {
-        keel::telemetry::init_for_tests();
         let dir = tempfile::tempdir().expect("a temporary folder for the test");
-        let db = TestDb::create(backend, dir.path()).await;
+        let db = std::sync::Arc::new(TestDb::create(backend, dir.path()).await);
+        Self::start(db, dir, apps, configure, shutdown, stop).await
+    }
+
+    /// A second server on this server's database (another instance, or the
+    /// same site restarted with other settings).
+    pub async fn spawn_sharing(&self, configure: impl FnOnce(&mut Settings)) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary folder for the test");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        Self::start(
+            self.db.clone(),
+            dir,
+            keel_forms::apps(),
+            configure,
+            shutdown,
+            Some(stop),
+        )
+        .await
+    }
+
+    async fn start(
+        db: std::sync::Arc<TestDb>,
+        dir: tempfile::TempDir,
+        apps: Vec<Box<dyn App>>,
+        configure: impl FnOnce(&mut Settings),
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        stop: Option<oneshot::Sender<()>>,
+    ) -> Self {
+        keel::telemetry::init_for_tests();
         let mut settings = Settings::for_test(dir.path());
         db.configure(&mut settings);
         configure(&mut settings);
@@ -76,20 +106,26 @@ impl TestServer {
             .expect("a loopback port");
         let addr = listener.local_addr().expect("the bound address");
         let task = tokio::spawn(keel.serve(listener, shutdown));
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("an HTTP client");
+        let client = new_client();
         Self {
             addr,
             client,
             core,
             stop,
             task: Some(task),
-            _db: db,
+            db,
             dir,
         }
+    }
+
+    /// A new client with its own cookie jar: another browser.
+    pub fn new_client(&self) -> reqwest::Client {
+        new_client()
+    }
+
+    /// The server's own origin, `http://127.0.0.1:<port>`.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
     }
 
     /// `http://127.0.0.1:<port><path>`.
@@ -99,7 +135,7 @@ impl TestServer {
 
     /// The server's database.
     pub fn db(&self) -> &TestDb {
-        &self._db
+        &self.db
     }
 
     /// The server's working folder (its `var/`, static root and media).
@@ -131,6 +167,14 @@ impl TestServer {
             .expect("the server task does not panic")
             .expect("the server ends cleanly")
     }
+}
+
+fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client")
 }
 
 impl Drop for TestServer {

@@ -24,6 +24,12 @@ pub trait App: Send + Sync + 'static {
         &[]
     }
 
+    /// Unsafe routes this app protects by other means than the CSRF token
+    /// (a signed token of its own, say); listed by `keel check`.
+    fn csrf_exempt(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Extra system checks, run by `keel check` and before `serve` in prod.
     fn checks(&self, _core: &Core) -> Vec<Finding> {
         Vec::new()

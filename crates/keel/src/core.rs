@@ -5,8 +5,12 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use secrecy::SecretString;
+
 use crate::cache::{Cache, CacheError};
 use crate::db::{Db, DbError};
+use crate::security::sessions::Sessions;
+use crate::security::signing::Signer;
 use crate::settings::Settings;
 
 /// Whether the process is shutting down. Shared by the server (which sets
@@ -32,6 +36,8 @@ pub struct Core {
     pub settings: Arc<Settings>,
     pub db: Db,
     pub cache: Cache,
+    pub signer: Signer,
+    pub sessions: Sessions,
     pub lifecycle: Lifecycle,
 }
 
@@ -49,10 +55,28 @@ impl Core {
     pub async fn build(settings: Settings) -> Result<Self, CoreError> {
         let db = Db::connect(&settings.database).await?;
         let cache = Cache::connect(&settings.cache)?;
+        // Without a key (prod misconfigured) signing uses a throwaway one:
+        // `check --deploy` reports the missing key and `serve` refuses to
+        // start, but the commands that only inspect still run.
+        let key = settings
+            .secret
+            .key
+            .clone()
+            .unwrap_or_else(|| SecretString::from(crate::security::secret::generate_key()));
+        let signer = Signer::new(key, &settings.secret.fallbacks);
+        let sessions = Sessions::new(
+            db.clone(),
+            cache.clone(),
+            signer.clone(),
+            settings.security.session_cookie_age,
+            settings.security.session_cookie_secure,
+        );
         Ok(Self {
             settings: Arc::new(settings),
             db,
             cache,
+            signer,
+            sessions,
             lifecycle: Lifecycle::default(),
         })
     }

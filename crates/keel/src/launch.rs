@@ -44,27 +44,39 @@ pub fn all_migrations(apps: &[Box<dyn App>]) -> Vec<Migration> {
     all
 }
 
+/// The migration policy: `dev` and `test` migrate by themselves; `prod`
+/// refuses to go on with unapplied migrations and names them.
+pub async fn prepare_database(core: &Core, apps: &[Box<dyn App>]) -> Result<(), LaunchError> {
+    let migrations = all_migrations(apps);
+    if core.settings.profile == Profile::Prod {
+        let pending = migrate::pending(&core.db, &migrations)
+            .await
+            .map_err(LaunchError::Migrate)?;
+        if !pending.is_empty() {
+            return Err(LaunchError::PendingMigrations(pending.iter().map(|m| m.name).collect()));
+        }
+    } else {
+        migrate::run(&core.db, &migrations)
+            .await
+            .map_err(LaunchError::Migrate)?;
+    }
+    Ok(())
+}
+
 impl Keel {
     pub async fn build(settings: Settings, apps: &[Box<dyn App>]) -> Result<Self, LaunchError> {
         let core = Core::build(settings).await?;
-        let migrations = all_migrations(apps);
-        if core.settings.profile == Profile::Prod {
-            let pending = migrate::pending(&core.db, &migrations)
-                .await
-                .map_err(LaunchError::Migrate)?;
-            if !pending.is_empty() {
-                return Err(LaunchError::PendingMigrations(pending.iter().map(|m| m.name).collect()));
-            }
-        } else {
-            migrate::run(&core.db, &migrations)
-                .await
-                .map_err(LaunchError::Migrate)?;
-        }
+        prepare_database(&core, apps).await?;
         let mut routes = Router::new();
         for app in apps {
             routes = routes.merge(app.routes(&core));
         }
-        let router = crate::http::stack::build(&core, routes);
+        let exempt = apps
+            .iter()
+            .flat_map(|app| app.csrf_exempt().iter().map(|p| crate::security::csrf::RoutePattern(p)))
+            .collect();
+        let policy = crate::security::Policy::new(&core.settings, exempt);
+        let router = crate::http::stack::build(&core, &policy, routes);
         Ok(Self { core, router })
     }
 

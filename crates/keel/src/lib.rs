@@ -24,6 +24,7 @@
 //!       handler → Result<_, Problem>  http::problem
 //! ```
 
+pub mod accounts;
 pub mod app;
 pub mod cache;
 pub mod checks;

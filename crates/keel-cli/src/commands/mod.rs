@@ -5,6 +5,7 @@ pub(crate) mod migrate;
 pub(crate) mod secret;
 pub(crate) mod serve;
 pub(crate) mod settings;
+pub(crate) mod users;
 
 /// The apps this binary serves.
 pub(crate) fn apps() -> Vec<Box<dyn keel::App>> {

@@ -57,6 +57,27 @@ impl MemoryCache {
         self.inner.insert(key, Entry { value, ttl }).await;
     }
 
+    pub(super) async fn incr(&self, key: String, ttl: Duration) -> u64 {
+        let entry = self
+            .inner
+            .entry(key)
+            .and_upsert_with(|existing| {
+                let count = existing
+                    .and_then(|e| std::str::from_utf8(&e.into_value().value).ok()?.parse::<u64>().ok())
+                    .unwrap_or(0)
+                    + 1;
+                std::future::ready(Entry {
+                    value: Bytes::from(count.to_string()),
+                    ttl,
+                })
+            })
+            .await;
+        std::str::from_utf8(&entry.into_value().value)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1)
+    }
+
     pub(super) async fn delete(&self, key: &str) {
         self.inner.invalidate(key).await;
     }

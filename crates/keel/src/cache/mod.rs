@@ -90,7 +90,7 @@ impl Cache {
         }
     }
 
-    /// Stores `value` for `ttl` (at least one second on Redis).
+    /// Stores `value` for `ttl`.
     pub async fn set(&self, key: &str, value: impl Into<Bytes>, ttl: Duration) -> Result<(), CacheError> {
         let key = self.key(key);
         let value = value.into();
@@ -111,6 +111,16 @@ impl Cache {
                 Ok(())
             }
             Backend::Redis(r) => r.delete(&key).await,
+        }
+    }
+
+    /// Adds one to the counter at `key` (created at 0 with `ttl` when
+    /// missing) and returns the new count. Atomic on both backends.
+    pub async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, CacheError> {
+        let key = self.key(key);
+        match &self.backend {
+            Backend::Memory(m) => Ok(m.incr(key, ttl).await),
+            Backend::Redis(r) => r.incr(&key, ttl).await,
         }
     }
 

@@ -66,6 +66,25 @@ impl RedisCache {
         Ok(())
     }
 
+    pub(super) async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, CacheError> {
+        let mut conn = self.conn.clone();
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        // SET NX gives a new counter its lifetime; INCR keeps it.
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("SET")
+            .arg(key)
+            .arg(0)
+            .arg("PX")
+            .arg(millis)
+            .arg("NX")
+            .ignore()
+            .cmd("INCR")
+            .arg(key);
+        let (count,): (u64,) = self.timed(pipe.query_async(&mut conn)).await?;
+        Ok(count)
+    }
+
     pub(super) async fn delete(&self, key: &str) -> Result<(), CacheError> {
         let mut conn = self.conn.clone();
         let _: i64 = self.timed(conn.del(key)).await?;

@@ -3,6 +3,7 @@
 //! `keel check --list` can print them all. `run` collects the findings of the
 //! core and of every app; `serve` in `prod` refuses to start on any error.
 
+pub mod deploy;
 pub mod registry;
 mod runs;
 

@@ -16,6 +16,17 @@ const DB_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 pub async fn run(core: &Core, apps: &[Box<dyn App>], deploy: bool) -> Vec<Finding> {
     let mut findings = Vec::new();
     settings_checks(core, &mut findings);
+    super::deploy::public_url_checks(&core.settings, &mut findings);
+    if deploy {
+        findings.extend(super::deploy::deploy_checks(&core.settings));
+    }
+    let exempt: Vec<&str> = apps.iter().flat_map(|app| app.csrf_exempt().iter().copied()).collect();
+    if !exempt.is_empty() {
+        findings.push(Finding::new(
+            &registry::CSRF_EXEMPTIONS,
+            format!("CSRF token check skipped on: {}", exempt.join(", ")),
+        ));
+    }
     database_checks(core, apps, &mut findings).await;
     for app in apps {
         findings.extend(app.checks(core));

@@ -60,7 +60,10 @@ macro_rules! migration {
 }
 
 /// The core's own migrations.
-pub static CORE_MIGRATIONS: &[Migration] = &[crate::migration!(1, "0001_users")];
+pub static CORE_MIGRATIONS: &[Migration] = &[
+    crate::migration!(1, "0001_users"),
+    crate::migration!(2, "0002_sessions"),
+];
 
 /// Arbitrary but fixed: the PostgreSQL advisory lock key of migrations.
 const PG_LOCK_KEY: i64 = 0x006b_6565_6c6d_6967;

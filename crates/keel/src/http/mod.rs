@@ -2,6 +2,9 @@
 //! one ordered middleware stack, the `Problem` error type and the
 //! operational endpoints.
 
+pub mod error_pages;
+mod errors;
+pub mod extract;
 pub mod observe;
 pub mod ops;
 pub mod problem;

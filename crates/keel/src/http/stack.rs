@@ -3,37 +3,61 @@
 //! Reading order is request order: the first layer listed sees the request
 //! first and the response last. A layer only touches responses made inside
 //! it, which is why the request id and access log are outermost (every
-//! response is logged, errors included) and the panic catcher sits inside
-//! them (a panic still gets a request id and a log line).
+//! response is logged, errors included) and the security headers come next
+//! (every response carries them, a 400 for a bad Host or a 500 from a panic
+//! too).
 //!
-//! `/healthz` and `/readyz` are routed before the per-site layers (host
-//! validation and everything after it), because load balancers probe them by
-//! address; the site's own routes are the fallback service behind those
-//! layers.
+//! `/healthz` and `/readyz` are routed after the process-wide layers but
+//! before the per-site ones (host validation onwards), because load
+//! balancers probe them by address and over plain http; the site's own
+//! routes are the fallback service behind those layers.
 
 use std::any::Any;
 use std::time::Duration;
 
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
+use axum::{Extension, Router};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 
+use super::error_pages::html_errors;
 use super::observe::{observe, record_route};
 use super::ops;
 use super::problem::Problem;
 use crate::core::Core;
+use crate::security::{cors, csrf, headers, hosts, https, Policy};
 
-/// Wraps the apps' routes in the whole stack.
-pub fn build(core: &Core, app_routes: Router) -> Router {
-    let site = app_routes
+/// Wraps the core's and the apps' routes in the whole stack.
+pub fn build(core: &Core, policy: &Policy, app_routes: Router) -> Router {
+    let body_limit = usize::try_from(core.settings.limits.max_body_bytes).unwrap_or(usize::MAX);
+    let site = Router::new()
+        .route("/api/csrf", axum::routing::get(csrf::get_csrf))
+        .merge(crate::accounts::http::router(core, policy))
+        .merge(app_routes)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .route_layer(middleware::from_fn(record_route));
+        .route_layer(middleware::from_fn(record_route))
+        .layer(
+            ServiceBuilder::new()
+                // 5. Host must be single, well-formed and allowed (400)
+                .layer(middleware::from_fn_with_state(policy.clone(), hosts::validate_host))
+                // 6. plain http is answered 301 to https, not processed
+                .layer(middleware::from_fn_with_state(policy.clone(), https::redirect_to_https))
+                // 7. CORS: preflights answered here; allowed origins decorated
+                .layer(middleware::from_fn_with_state(policy.clone(), cors::cors))
+                // 9. body size limit for extractors (413); upload routes set their own
+                .layer(DefaultBodyLimit::max(body_limit))
+                // 11. CSRF on unsafe methods (403); sessions load lazily in extractors
+                .layer(middleware::from_fn_with_state(policy.clone(), csrf::protect))
+                // services for extractors
+                .layer(Extension(core.clone()))
+                .layer(Extension(policy.clone())),
+        );
 
     let request_timeout = core.settings.server.request_timeout;
+    let debug_pages = policy.debug_pages;
     ops::router(core.clone())
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(middleware::from_fn(record_route))
@@ -42,9 +66,16 @@ pub fn build(core: &Core, app_routes: Router) -> Router {
             ServiceBuilder::new()
                 // 1. request id, task-local scope, one access-log line
                 .layer(middleware::from_fn(observe))
-                // 2. a panic below becomes a 500 problem; the process lives on
-                .layer(CatchPanicLayer::custom(panic_response))
-                // 3. a request that takes too long is answered 503
+                // 2. security headers on every response below
+                .layer(middleware::from_fn_with_state(
+                    policy.clone(),
+                    headers::security_headers,
+                ))
+                // 2b. problems become HTML pages for browsers outside /api/
+                .layer(middleware::from_fn(html_errors))
+                // 3. a panic below becomes a 500 problem; the process lives on
+                .layer(CatchPanicLayer::custom(move |panic| panic_response(panic, debug_pages)))
+                // 4. a request that takes too long is answered 503
                 .layer(middleware::from_fn_with_state(request_timeout, timeout)),
         )
 }
@@ -57,14 +88,18 @@ async fn method_not_allowed() -> Problem {
     Problem::method_not_allowed()
 }
 
-fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+fn panic_response(panic: Box<dyn Any + Send + 'static>, debug_pages: bool) -> Response {
     let message = panic
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a non-text panic payload".to_owned());
     tracing::error!(panic.message = %message, "handler panicked");
-    Problem::internal().into_response()
+    let mut problem = Problem::internal();
+    if debug_pages {
+        problem.detail = format!("Handler panicked: {message} (shown because KEEL_DEBUG is on in dev)");
+    }
+    problem.into_response()
 }
 
 async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {

@@ -1,4 +1,24 @@
-//! Security: secret keys now; hosts, headers, CORS, CSRF, sessions and
-//! passwords join here.
+//! Security: the Django deployment checklist as layers and services.
+//!
+//! Layers (in request order, see `http::stack`): [`hosts`] (400 on a bad
+//! Host), [`https`] (301 to https), [`cors`], [`csrf`]; [`headers`] wraps
+//! them all. Services: [`signing`] with key rotation, [`sessions`] in the
+//! database with the cache in front, [`passwords`], [`throttle`] for rate
+//! limits, [`client_ip`] behind trusted proxies, [`secret`] keys.
 
+pub mod client_ip;
+pub mod cookies;
+pub mod cors;
+pub mod csrf;
+pub mod csrf_token;
+pub mod headers;
+pub mod hosts;
+pub mod https;
+pub mod passwords;
+pub mod policy;
 pub mod secret;
+pub mod sessions;
+pub mod signing;
+pub mod throttle;
+
+pub use policy::Policy;

@@ -40,7 +40,7 @@ pub struct SecuritySettings {
     pub csrf_trusted_origins: Vec<String>,
     pub cors_allowed_origins: Vec<String>,
     pub cors_allow_credentials: bool,
-    pub trusted_proxies: Vec<String>,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub signup_open: bool,
     pub login_rate: Rate,
     pub submission_rate: Rate,
@@ -362,11 +362,15 @@ fn secret_settings(r: &Reader<'_>) -> Result<SecretSettings, SettingsError> {
 }
 
 fn security_settings(r: &Reader<'_>) -> Result<SecuritySettings, SettingsError> {
+    let cors_allow_credentials = r.boolean("KEEL_CORS_ALLOW_CREDENTIALS")?;
     let cors_allowed_origins = r.get("KEEL_CORS_ALLOWED_ORIGINS", |s| {
         let origins = parse::list(s);
         for origin in &origins {
             if origin == "*" {
-                return Err("\"*\" is not allowed: list the origins (any origin with credentials would let every site act as the user)".to_owned());
+                if cors_allow_credentials {
+                    return Err("\"*\" with KEEL_CORS_ALLOW_CREDENTIALS=true would let every site act as the logged-in user; list the origins, or turn credentials off".to_owned());
+                }
+                continue;
             }
             parse_origin(origin)?;
         }
@@ -395,8 +399,17 @@ fn security_settings(r: &Reader<'_>) -> Result<SecuritySettings, SettingsError> 
             Ok(origins)
         })?,
         cors_allowed_origins,
-        cors_allow_credentials: r.boolean("KEEL_CORS_ALLOW_CREDENTIALS")?,
-        trusted_proxies: r.list("KEEL_TRUSTED_PROXIES")?,
+        cors_allow_credentials,
+        trusted_proxies: r.get("KEEL_TRUSTED_PROXIES", |s| {
+            parse::list(s)
+                .iter()
+                .map(|item| {
+                    item.parse::<ipnet::IpNet>()
+                        .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                        .map_err(|_| format!("{item:?} is not an address or CIDR such as 10.0.0.0/8"))
+                })
+                .collect()
+        })?,
         signup_open: r.boolean("KEEL_SIGNUP_OPEN")?,
         login_rate: r.get("KEEL_LOGIN_RATE", Rate::parse)?,
         submission_rate: r.get("KEEL_SUBMISSION_RATE", Rate::parse)?,

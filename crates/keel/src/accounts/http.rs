@@ -1,0 +1,203 @@
+//! `/api/auth/*` and the `CurrentUser` extractor.
+//!
+//! Login is throttled per account and per client address
+//! (`KEEL_LOGIN_RATE` failed attempts); a wrong password and an unknown
+//! email get the same answer after about the same work (an unknown email
+//! still runs one password verification). Login and signup start a new
+//! session (a new id; the old one is deleted) and a new CSRF secret.
+
+use axum::extract::{FromRequestParts, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use http::header::SET_COOKIE;
+use http::request::Parts;
+use http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::{users, EmailAddress, User};
+use crate::core::Core;
+use crate::http::extract::ApiJson;
+use crate::http::{FieldError, Problem};
+use crate::security::client_ip::ClientIp;
+use crate::security::sessions::{SessionRecord, COOKIE_NAME};
+use crate::security::throttle::{RetryAfter, Throttle};
+use crate::security::{cookies, csrf, passwords, Policy};
+
+#[derive(Clone)]
+struct AccountsState {
+    core: Core,
+    policy: Policy,
+    by_account: Throttle,
+    by_address: Throttle,
+}
+
+/// The account routes.
+pub fn router(core: &Core, policy: &Policy) -> Router {
+    let rate = core.settings.security.login_rate;
+    let state = AccountsState {
+        core: core.clone(),
+        policy: policy.clone(),
+        by_account: Throttle::new(core.cache.clone(), "login-account", rate),
+        by_address: Throttle::new(core.cache.clone(), "login-address", rate),
+    };
+    Router::new()
+        .route("/api/auth/signup", post(signup))
+        .route("/api/auth/login", post(login))
+        .route("/api/auth/logout", post(logout))
+        .route("/api/auth/me", get(me))
+        .with_state(state)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Credentials {
+    email: String,
+    password: String,
+}
+
+/// The logged-in user of a request, from the session cookie; 401 without.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub user: User,
+    pub session: SessionRecord,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let core = parts.extensions.get::<Core>().ok_or_else(Problem::internal)?.clone();
+        let cookie = cookies::get(&parts.headers, COOKIE_NAME).ok_or_else(Problem::unauthorized)?;
+        let session = core.sessions.load(cookie).await?.ok_or_else(Problem::unauthorized)?;
+        let user = users::find_by_id(&core.db, session.user_id)
+            .await?
+            .filter(|u| u.is_active)
+            .ok_or_else(Problem::unauthorized)?;
+        Ok(Self { user, session })
+    }
+}
+
+fn user_body(user: &User) -> serde_json::Value {
+    serde_json::json!({ "id": user.id, "email": user.email, "is_superuser": user.is_superuser })
+}
+
+fn rate_limited(RetryAfter(secs): RetryAfter) -> Problem {
+    Problem::too_many_requests(secs)
+}
+
+/// Starts a new session for `user`, ending the one the request carried, and
+/// rotates the CSRF secret.
+async fn start_session(
+    state: &AccountsState,
+    headers: &HeaderMap,
+    user: &User,
+    status: StatusCode,
+) -> Result<Response, Problem> {
+    let sessions = &state.core.sessions;
+    if let Some(old) = cookies::get(headers, COOKIE_NAME) {
+        if let Some(old) = sessions.load(old).await? {
+            sessions.delete(&old.key_hash).await?;
+        }
+    }
+    let (_, session_cookie) = sessions.create(user.id).await?;
+    let (_, csrf_cookie) = csrf::new_cookie(&state.policy);
+    users::record_login(&state.core.db, user.id).await?;
+    let mut response = (status, Json(user_body(user))).into_response();
+    response.headers_mut().append(SET_COOKIE, session_cookie);
+    response.headers_mut().append(SET_COOKIE, csrf_cookie);
+    Ok(response)
+}
+
+/// Runs CPU-heavy password work off the async workers.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, Problem> {
+    tokio::task::spawn_blocking(work).await.map_err(|_| Problem::internal())
+}
+
+async fn signup(
+    State(state): State<AccountsState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Credentials>,
+) -> Result<Response, Problem> {
+    if !state.core.settings.security.signup_open {
+        return Err(Problem::forbidden("signup-closed", "Sign-up is closed on this site."));
+    }
+    let email = EmailAddress::parse(&body.email);
+    let mut errors = Vec::new();
+    if let Err(message) = &email {
+        errors.push(FieldError::new("email", *message));
+    }
+    let email_text = email.as_ref().map(|e| e.as_str().to_owned()).unwrap_or_default();
+    for message in passwords::validate_password(&body.password, &email_text) {
+        errors.push(FieldError::new("password", message));
+    }
+    let email = match email {
+        Ok(email) if errors.is_empty() => email,
+        _ => return Err(Problem::invalid(errors)),
+    };
+    let hash = blocking(move || passwords::hash_password(&body.password))
+        .await?
+        .map_err(|_| Problem::internal())?;
+    let user = users::create(&state.core.db, &email, &hash, false).await?;
+    tracing::info!(user.id = %user.id, "signed up");
+    start_session(&state, &headers, &user, StatusCode::CREATED).await
+}
+
+async fn login(
+    State(state): State<AccountsState>,
+    ClientIp(address): ClientIp,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Credentials>,
+) -> Result<Response, Problem> {
+    // The account key is a hash, so the cache never holds email addresses.
+    let account = hex::encode(Sha256::digest(body.email.trim().to_lowercase().as_bytes()));
+    let address = address.to_string();
+    state.by_account.check(&account).await.map_err(rate_limited)?;
+    state.by_address.check(&address).await.map_err(rate_limited)?;
+
+    let found = match EmailAddress::parse(&body.email) {
+        Ok(email) => users::find_by_email(&state.core.db, &email).await?,
+        Err(_) => None,
+    };
+    let password = body.password;
+    let user = blocking(move || match found {
+        Some((user, hash)) if passwords::verify_password(&password, &hash) && user.is_active => Some(user),
+        Some(_) => None,
+        None => {
+            passwords::verify_dummy(&password);
+            None
+        }
+    })
+    .await?;
+    let Some(user) = user else {
+        let by_account = state.by_account.hit(&account).await;
+        let by_address = state.by_address.hit(&address).await;
+        tracing::warn!(client.address = %address, "failed login");
+        by_account.and(by_address).map_err(rate_limited)?;
+        return Err(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid-credentials",
+            "The email address or password is not correct.",
+        ));
+    };
+    state.by_account.reset(&account).await;
+    tracing::info!(user.id = %user.id, "logged in");
+    start_session(&state, &headers, &user, StatusCode::OK).await
+}
+
+async fn logout(State(state): State<AccountsState>, headers: HeaderMap) -> Result<Response, Problem> {
+    let sessions = &state.core.sessions;
+    if let Some(cookie) = cookies::get(&headers, COOKIE_NAME) {
+        if let Some(session) = sessions.load(cookie).await? {
+            sessions.delete(&session.key_hash).await?;
+        }
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().append(SET_COOKIE, sessions.expired_cookie());
+    Ok(response)
+}
+
+async fn me(current: CurrentUser) -> Json<serde_json::Value> {
+    Json(user_body(&current.user))
+}

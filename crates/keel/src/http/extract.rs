@@ -1,0 +1,121 @@
+//! Extractors whose rejections are problems (SPEC section 4).
+//!
+//! [`ApiJson`] is the JSON body extractor of every endpoint: another content
+//! type is 415 (which also closes the no-preflight cross-site form path),
+//! a body over the limit is 413, unparseable JSON is 400, and parseable but
+//! invalid JSON (wrong types, missing or unknown members) is 422 with the
+//! member named.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::response::{IntoResponse, Response};
+use http::header::CONTENT_TYPE;
+use serde::de::DeserializeOwned;
+
+use super::problem::{FieldError, Problem};
+
+/// A JSON request body, deserialized into `T`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+/// Whether the request says its body is JSON (`application/json` or a
+/// `+json` type, parameters allowed).
+pub fn is_json(request: &Request) -> bool {
+    request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|t| t.trim().to_ascii_lowercase())
+        .is_some_and(|t| t == "application/json" || (t.starts_with("application/") && t.ends_with("+json")))
+}
+
+/// Reads the body within the route's limit (axum's `DefaultBodyLimit`).
+pub async fn read_body(request: Request) -> Result<Bytes, Problem> {
+    Bytes::from_request(request, &()).await.map_err(|rejection| {
+        if rejection.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::payload_too_large("The request body is larger than this endpoint accepts.")
+        } else {
+            Problem::bad_request("The request body could not be read.")
+        }
+    })
+}
+
+/// Parses JSON into `T`, telling a syntax error (400) from a shape error (422).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = if path == "." { String::new() } else { path };
+                Problem::invalid(vec![FieldError::new(field, clean_message(&inner))])
+            }
+            _ => Problem::bad_request("The request body is not valid JSON."),
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|_| Problem::bad_request("The request body has data after the JSON value."))?;
+    Ok(value)
+}
+
+/// serde's message without its " at line 1 column 9" suffix.
+fn clean_message(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(&request) {
+            return Err(
+                Problem::unsupported_media_type("This endpoint accepts only application/json.").into_response(),
+            );
+        }
+        let bytes = read_body(request).await.map_err(IntoResponse::into_response)?;
+        parse_json(&bytes).map(ApiJson).map_err(IntoResponse::into_response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code, reason = "fields are read only by the deserializer")]
+    struct Login {
+        email: String,
+        password: String,
+    }
+
+    #[test]
+    fn json_errors_split_into_400_and_422() {
+        let cases: &[(&str, u16, &str)] = &[
+            ("{", 400, "truncated"),
+            ("not json", 400, "not JSON at all"),
+            (r#"{"email": "a", "password": "b"} {}"#, 400, "trailing data"),
+            ("[]", 422, "a list instead of an object"),
+            (r#"{"email": 5, "password": "x"}"#, 422, "a wrong type"),
+            (r#"{"email": "a"}"#, 422, "a missing member"),
+            (
+                r#"{"email": "a", "password": "b", "admin": true}"#,
+                422,
+                "an unknown member",
+            ),
+        ];
+        for (body, status, why) in cases {
+            let err = parse_json::<Login>(body.as_bytes()).expect_err(why);
+            assert_eq!(err.status.as_u16(), *status, "{why}");
+        }
+        let err = parse_json::<Login>(br#"{"email": 5, "password": "x"}"#).unwrap_err();
+        assert_eq!(err.errors[0].field, "email", "the member is named");
+    }
+}
