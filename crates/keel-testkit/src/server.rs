@@ -99,6 +99,14 @@ impl TestServer {
         let mut settings = Settings::for_test(dir.path());
         db.configure(&mut settings);
         configure(&mut settings);
+        if settings.profile == keel::settings::Profile::Prod {
+            // Prod refuses unapplied migrations; deploy as an operator
+            // would, with `keel migrate` first.
+            let core = Core::build(settings.clone()).await.expect("services for migrating");
+            let all = keel::launch::all_migrations(&apps);
+            keel::db::migrate::run(&core.db, &all).await.expect("migrations apply");
+            core.db.close().await;
+        }
         let keel = Keel::build(settings, &apps).await.expect("the test server builds");
         let core = keel.core.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

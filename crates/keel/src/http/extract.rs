@@ -49,8 +49,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
         let inner = err.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                let field = if path == "." { String::new() } else { path };
-                Problem::invalid(vec![FieldError::new(field, clean_message(&inner))])
+                let message = clean_message(&inner);
+                Problem::invalid(vec![FieldError::new(field_of(&path, &message), message)])
             }
             _ => Problem::bad_request("The request body is not valid JSON."),
         }
@@ -59,6 +59,21 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
         .end()
         .map_err(|_| Problem::bad_request("The request body has data after the JSON value."))?;
     Ok(value)
+}
+
+/// The member an error is about: the path, extended by the member a
+/// "missing field" message names (serde reports that at the enclosing
+/// object; an unknown member is already the path's last segment).
+fn field_of(path: &str, message: &str) -> String {
+    let base = if path == "." { "" } else { path };
+    let named = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    match (base, named) {
+        ("", Some(name)) => name.to_owned(),
+        (base, Some(name)) => format!("{base}.{name}"),
+        (base, None) => base.to_owned(),
+    }
 }
 
 /// serde's message without its " at line 1 column 9" suffix.
@@ -117,5 +132,9 @@ mod tests {
         }
         let err = parse_json::<Login>(br#"{"email": 5, "password": "x"}"#).unwrap_err();
         assert_eq!(err.errors[0].field, "email", "the member is named");
+        let err = parse_json::<Login>(br#"{"email": "a"}"#).unwrap_err();
+        assert_eq!(err.errors[0].field, "password", "a missing member is named");
+        let err = parse_json::<Login>(br#"{"email": "a", "password": "b", "admin": 1}"#).unwrap_err();
+        assert_eq!(err.errors[0].field, "admin", "an unknown member is named");
     }
 }

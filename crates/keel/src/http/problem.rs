@@ -31,8 +31,14 @@ impl FieldError {
 }
 
 /// An error answer. Build one with the constructors, which say the status.
+/// Boxed, so `Result<T, Problem>` stays small on every handler's path.
 #[derive(Debug, Clone, Serialize)]
-pub struct Problem {
+#[serde(transparent)]
+pub struct Problem(Box<ProblemBody>);
+
+/// The members of a problem.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProblemBody {
     #[serde(rename = "type")]
     pub kind: Cow<'static, str>,
     pub title: Cow<'static, str>,
@@ -53,7 +59,7 @@ fn serialize_status<S: serde::Serializer>(status: &StatusCode, s: S) -> Result<S
 impl Problem {
     /// A problem of `status` whose type is `urn:keel:problem:<slug>`.
     pub fn new(status: StatusCode, slug: &'static str, detail: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(ProblemBody {
             kind: Cow::Owned(format!("urn:keel:problem:{slug}")),
             title: Cow::Borrowed(status.canonical_reason().unwrap_or("Error")),
             status,
@@ -61,7 +67,7 @@ impl Problem {
             request_id: None,
             errors: Vec::new(),
             retry_after: None,
-        }
+        }))
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -140,6 +146,20 @@ impl Problem {
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
         self.errors = errors;
         self
+    }
+}
+
+impl std::ops::Deref for Problem {
+    type Target = ProblemBody;
+
+    fn deref(&self) -> &ProblemBody {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Problem {
+    fn deref_mut(&mut self) -> &mut ProblemBody {
+        &mut self.0
     }
 }
 

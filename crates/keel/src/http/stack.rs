@@ -38,6 +38,10 @@ pub fn build(core: &Core, policy: &Policy, app_routes: Router) -> Router {
         .merge(app_routes)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // 11. CSRF on unsafe methods (403), only for routes that exist and
+        // have the method, so a 404 stays 404 and a 405 stays 405; sessions
+        // load lazily in extractors
+        .route_layer(middleware::from_fn_with_state(policy.clone(), csrf::protect))
         .route_layer(middleware::from_fn(record_route))
         .layer(
             ServiceBuilder::new()
@@ -45,12 +49,12 @@ pub fn build(core: &Core, policy: &Policy, app_routes: Router) -> Router {
                 .layer(middleware::from_fn_with_state(policy.clone(), hosts::validate_host))
                 // 6. plain http is answered 301 to https, not processed
                 .layer(middleware::from_fn_with_state(policy.clone(), https::redirect_to_https))
+                // TRACE is never answered (cross-site tracing)
+                .layer(middleware::from_fn(refuse_trace))
                 // 7. CORS: preflights answered here; allowed origins decorated
                 .layer(middleware::from_fn_with_state(policy.clone(), cors::cors))
                 // 9. body size limit for extractors (413); upload routes set their own
                 .layer(DefaultBodyLimit::max(body_limit))
-                // 11. CSRF on unsafe methods (403); sessions load lazily in extractors
-                .layer(middleware::from_fn_with_state(policy.clone(), csrf::protect))
                 // services for extractors
                 .layer(Extension(core.clone()))
                 .layer(Extension(policy.clone())),
@@ -78,6 +82,13 @@ pub fn build(core: &Core, policy: &Policy, app_routes: Router) -> Router {
                 // 4. a request that takes too long is answered 503
                 .layer(middleware::from_fn_with_state(request_timeout, timeout)),
         )
+}
+
+async fn refuse_trace(request: Request, next: Next) -> Response {
+    if request.method() == http::Method::TRACE {
+        return Problem::method_not_allowed().into_response();
+    }
+    next.run(request).await
 }
 
 async fn not_found() -> Problem {
