@@ -4,6 +4,8 @@
 //! core and of every app; `serve` in `prod` refuses to start on any error.
 
 pub mod deploy;
+#[cfg(test)]
+mod deploy_tests;
 pub mod registry;
 mod runs;
 
