@@ -76,7 +76,8 @@ fn createsuperuser_without_input_reads_the_password_variable() {
     assert_eq!(again.status.code(), Some(1));
     assert!(text(&again.stderr).contains("already exists"));
 
-    let cases: &[(&[&str], &[(&str, &str)], &str, &str)] = &[
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: &[Case<'_>] = &[
         (
             &["createsuperuser", "--no-input", "--email", "x@example.com"],
             &[],

@@ -62,7 +62,8 @@ fn a_complete_production_configuration_has_no_findings() {
 
 #[test]
 fn each_check_fires_on_its_setting() {
-    let cases: &[(&[(&str, &str)], &str, &str)] = &[
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: &[Case<'_>] = &[
         (
             &[("KEEL_SECRET_KEY", "")],
             "keel.security.E009",
