@@ -105,6 +105,7 @@ pub struct Settings {
     pub email: EmailSettings,
     pub log: LogSettings,
     pub limits: LimitSettings,
+    pub outbox: OutboxSettings,
     pub server: ServerSettings,
     /// `KEEL_*` variables that are set but are not settings (likely typos).
     pub unknown_variables: Vec<String>,

@@ -101,6 +101,10 @@ pub struct S3Settings {
 pub struct FileSettings {
     pub static_url: String,
     pub static_root: PathBuf,
+    /// Extra static folders, highest precedence first.
+    pub staticfiles_dirs: Vec<PathBuf>,
+    /// The internal nginx location for `X-Accel-Redirect` downloads.
+    pub media_accel_redirect: Option<String>,
     pub media_url: String,
     pub media_storage: MediaStorage,
     pub s3: S3Settings,
@@ -145,6 +149,13 @@ pub struct LogSettings {
 pub struct LimitSettings {
     pub max_upload_bytes: u64,
     pub max_body_bytes: u64,
+}
+
+/// The outbox: durable emails and webhooks.
+#[derive(Debug, Clone, Copy)]
+pub struct OutboxSettings {
+    pub max_attempts: u32,
+    pub webhook_allow_private: bool,
 }
 
 /// The server process.
@@ -328,6 +339,10 @@ pub(super) fn build(mut resolved: Resolved, cwd: &Path) -> Result<Settings, Sett
         limits: LimitSettings {
             max_upload_bytes: r.get("KEEL_MAX_UPLOAD_BYTES", parse::byte_size)?,
             max_body_bytes: r.get("KEEL_MAX_BODY_BYTES", parse::byte_size)?,
+        },
+        outbox: OutboxSettings {
+            max_attempts: r.get("KEEL_OUTBOX_MAX_ATTEMPTS", |s| parse::integer(s, 1, 100))? as u32,
+            webhook_allow_private: r.boolean("KEEL_WEBHOOK_ALLOW_PRIVATE")?,
         },
         server: ServerSettings {
             metrics_bind: r.optional("KEEL_METRICS_BIND", parse::socket_addr)?,
@@ -529,6 +544,12 @@ fn file_settings(r: &Reader<'_>, cwd: &Path) -> Result<FileSettings, SettingsErr
     Ok(FileSettings {
         static_url: r.get("KEEL_STATIC_URL", url_prefix)?,
         static_root: cwd.join(r.string("KEEL_STATIC_ROOT")?),
+        staticfiles_dirs: r
+            .list("KEEL_STATICFILES_DIRS")?
+            .into_iter()
+            .map(|d| cwd.join(d))
+            .collect(),
+        media_accel_redirect: r.optional("KEEL_MEDIA_ACCEL_REDIRECT", url_prefix)?,
         media_url: r.get("KEEL_MEDIA_URL", url_prefix)?,
         media_storage,
         s3: S3Settings {
