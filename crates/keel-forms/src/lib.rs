@@ -1,6 +1,12 @@
 //! The forms service: an application on the Keel core. It knows nothing
 //! about how settings are read, how sessions are stored or which cache is
 //! behind the trait; it receives a [`keel::Core`] and brings its routes.
+//!
+//! - [`domain`]: validated types and pure rules (no I/O)
+//! - [`repo`]: the only SQL
+
+pub mod domain;
+pub mod repo;
 
 use axum::response::Html;
 use axum::routing::get;
@@ -25,7 +31,14 @@ impl App for FormsApp {
     fn routes(&self, _core: &Core) -> Router {
         Router::new().route("/", get(home))
     }
+
+    fn migrations(&self) -> &'static [keel::db::Migration] {
+        MIGRATIONS
+    }
 }
+
+/// The app's migrations: versions 1000 and up.
+static MIGRATIONS: &[keel::db::Migration] = &[keel::migration!(1000, "1000_forms")];
 
 /// `GET /`: the built-in UI's home page.
 async fn home() -> Html<&'static str> {

@@ -1,0 +1,396 @@
+//! Fields: their types, their per-type limits, and the validation of a
+//! field definition. A `Field` exists only after `Field::parse` accepted its
+//! input, so every later step can trust its limits.
+
+use serde::{Deserialize, Serialize};
+
+use super::DefinitionError;
+
+/// The field types of SPEC section 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    ShortText,
+    LongText,
+    Email,
+    Number,
+    Integer,
+    Boolean,
+    Date,
+    Choice,
+    Choices,
+    File,
+}
+
+/// Limits of a definition, as constants so the docs and tests share them.
+pub const MAX_KEY_LEN: usize = 64;
+pub const MAX_LABEL_LEN: usize = 200;
+pub const MAX_HELP_LEN: usize = 1000;
+pub const MAX_OPTIONS: usize = 100;
+pub const MAX_OPTION_LEN: usize = 200;
+pub const MAX_FILES: u32 = 10;
+const SHORT_TEXT_MAX: u32 = 1000;
+const LONG_TEXT_MAX: u32 = 20_000;
+const EMAIL_MAX: u32 = 254;
+
+/// A field as a client sends it: every member any type may have.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldInput {
+    pub key: String,
+    pub label: String,
+    #[serde(rename = "type")]
+    pub kind: FieldType,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub help: String,
+    pub max_length: Option<u32>,
+    pub min: Option<serde_json::Value>,
+    pub max: Option<serde_json::Value>,
+    pub options: Option<Vec<String>>,
+    pub max_files: Option<u32>,
+    pub accept: Option<Vec<String>>,
+}
+
+/// A validated field, as stored and as shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Field {
+    pub key: String,
+    pub label: String,
+    #[serde(rename = "type")]
+    pub kind: FieldType,
+    pub required: bool,
+    pub help: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub max_length: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub min: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub max: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub options: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub max_files: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub accept: Option<Vec<String>>,
+}
+
+fn valid_key(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && key.len() <= MAX_KEY_LEN
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// A `YYYY-MM-DD` date.
+pub fn parse_date(value: &serde_json::Value) -> Option<chrono::NaiveDate> {
+    value
+        .as_str()
+        .filter(|s| s.len() == 10)
+        .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+}
+
+/// A media type or a `type/*` range, lowercase.
+fn valid_media_range(range: &str) -> bool {
+    let Some((kind, sub)) = range.split_once('/') else {
+        return false;
+    };
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    token(kind) && (sub == "*" || token(sub)) && range == range.to_ascii_lowercase()
+}
+
+struct Errors<'a> {
+    prefix: &'a str,
+    list: &'a mut Vec<DefinitionError>,
+}
+
+impl Errors<'_> {
+    fn push(&mut self, member: &str, message: impl Into<String>) {
+        self.list.push(DefinitionError {
+            path: format!("{}.{member}", self.prefix),
+            message: message.into(),
+        });
+    }
+}
+
+impl Field {
+    /// Validates one field definition; errors are reported under `prefix`
+    /// (e.g. `fields[2]`).
+    pub fn parse(input: FieldInput, prefix: &str, errors: &mut Vec<DefinitionError>) -> Option<Self> {
+        let before = errors.len();
+        let mut e = Errors { prefix, list: errors };
+        if !valid_key(&input.key) {
+            e.push(
+                "key",
+                format!("Use 1 to {MAX_KEY_LEN} lowercase letters, digits or _, starting with a letter."),
+            );
+        }
+        let label_len = input.label.trim().chars().count();
+        if label_len == 0 || label_len > MAX_LABEL_LEN {
+            e.push("label", format!("Give a label of 1 to {MAX_LABEL_LEN} characters."));
+        }
+        if input.help.chars().count() > MAX_HELP_LEN {
+            e.push("help", format!("Help text is limited to {MAX_HELP_LEN} characters."));
+        }
+        let field = Self::with_type_limits(input, &mut e);
+        (errors.len() == before).then_some(field)
+    }
+
+    fn with_type_limits(input: FieldInput, e: &mut Errors<'_>) -> Self {
+        use FieldType::*;
+        let kind = input.kind;
+        let allowed: &[&str] = match kind {
+            ShortText | LongText | Email => &["max_length"],
+            Number | Integer | Date => &["min", "max"],
+            Choice | Choices => &["options"],
+            File => &["max_files", "accept"],
+            Boolean => &[],
+        };
+        let present = [
+            ("max_length", input.max_length.is_some()),
+            ("min", input.min.is_some()),
+            ("max", input.max.is_some()),
+            ("options", input.options.is_some()),
+            ("max_files", input.max_files.is_some()),
+            ("accept", input.accept.is_some()),
+        ];
+        for (member, is_set) in present {
+            if is_set && !allowed.contains(&member) {
+                e.push(member, format!("A {} field has no {member}.", type_name(kind)));
+            }
+        }
+        let mut field = Field {
+            key: input.key,
+            label: input.label.trim().to_owned(),
+            kind,
+            required: input.required,
+            help: input.help,
+            max_length: None,
+            min: None,
+            max: None,
+            options: None,
+            max_files: None,
+            accept: None,
+        };
+        match kind {
+            ShortText => field.max_length = Some(length_limit(input.max_length, 200, SHORT_TEXT_MAX, e)),
+            LongText => field.max_length = Some(length_limit(input.max_length, 5000, LONG_TEXT_MAX, e)),
+            Email => field.max_length = Some(length_limit(input.max_length, EMAIL_MAX, EMAIL_MAX, e)),
+            Number | Integer | Date => (field.min, field.max) = range_limits(kind, input.min, input.max, e),
+            Choice | Choices => field.options = Some(options(input.options, e)),
+            File => (field.max_files, field.accept) = file_limits(input.max_files, input.accept, e),
+            Boolean => {}
+        }
+        field
+    }
+}
+
+fn type_name(kind: FieldType) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn length_limit(given: Option<u32>, default: u32, cap: u32, e: &mut Errors<'_>) -> u32 {
+    match given {
+        Some(n) if n == 0 || n > cap => {
+            e.push("max_length", format!("Use a max_length from 1 to {cap}."));
+            default
+        }
+        Some(n) => n,
+        None => default,
+    }
+}
+
+fn range_limits(
+    kind: FieldType,
+    min: Option<serde_json::Value>,
+    max: Option<serde_json::Value>,
+    e: &mut Errors<'_>,
+) -> (Option<serde_json::Value>, Option<serde_json::Value>) {
+    let as_number = |v: &serde_json::Value| match kind {
+        FieldType::Integer => v.as_i64().map(|n| n as f64),
+        FieldType::Number => v.as_f64().filter(|f| f.is_finite()),
+        _ => parse_date(v).map(|d| f64::from(chrono::Datelike::num_days_from_ce(&d))),
+    };
+    let expected = match kind {
+        FieldType::Integer => "a whole number",
+        FieldType::Number => "a number",
+        _ => "a date as YYYY-MM-DD",
+    };
+    let mut read = |name: &str, value: &Option<serde_json::Value>| {
+        let v = value.as_ref()?;
+        let n = as_number(v);
+        if n.is_none() {
+            e.push(name, format!("Use {expected}."));
+        }
+        n
+    };
+    let (lo, hi) = (read("min", &min), read("max", &max));
+    if let (Some(lo), Some(hi)) = (lo, hi) {
+        if lo > hi {
+            e.push("max", "max must not be below min.");
+        }
+    }
+    (min, max)
+}
+
+fn options(given: Option<Vec<String>>, e: &mut Errors<'_>) -> Vec<String> {
+    let options: Vec<String> = given
+        .unwrap_or_default()
+        .into_iter()
+        .map(|o| o.trim().to_owned())
+        .collect();
+    if options.is_empty() || options.len() > MAX_OPTIONS {
+        e.push("options", format!("Give 1 to {MAX_OPTIONS} options."));
+    }
+    if options
+        .iter()
+        .any(|o| o.is_empty() || o.chars().count() > MAX_OPTION_LEN)
+    {
+        e.push("options", format!("Each option has 1 to {MAX_OPTION_LEN} characters."));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if options.iter().any(|o| !seen.insert(o.as_str())) {
+        e.push("options", "Options must be different from each other.");
+    }
+    options
+}
+
+fn file_limits(
+    max_files: Option<u32>,
+    accept: Option<Vec<String>>,
+    e: &mut Errors<'_>,
+) -> (Option<u32>, Option<Vec<String>>) {
+    let max_files = max_files.unwrap_or(1);
+    if max_files == 0 || max_files > MAX_FILES {
+        e.push("max_files", format!("Use a max_files from 1 to {MAX_FILES}."));
+    }
+    let accept: Vec<String> = accept
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| a.trim().to_ascii_lowercase())
+        .collect();
+    if accept.iter().any(|a| !valid_media_range(a)) {
+        e.push("accept", "Each entry is a media type such as image/png or image/*.");
+    }
+    (Some(max_files), Some(accept))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(value: serde_json::Value) -> Result<Field, Vec<String>> {
+        let input: FieldInput = serde_json::from_value(value).map_err(|e| vec![e.to_string()])?;
+        let mut errors = Vec::new();
+        Field::parse(input, "fields[0]", &mut errors).ok_or_else(|| errors.into_iter().map(|e| e.path).collect())
+    }
+
+    #[test]
+    fn good_fields_get_their_type_defaults() {
+        let f = parse(json!({"key": "name", "label": "Name", "type": "short_text"})).unwrap();
+        assert_eq!(f.max_length, Some(200));
+        let f = parse(json!({"key": "cv", "label": "CV", "type": "file", "accept": ["application/pdf", "image/*"]}))
+            .unwrap();
+        assert_eq!(f.max_files, Some(1));
+        let f =
+            parse(json!({"key": "when", "label": "When", "type": "date", "min": "2026-01-01", "max": "2026-12-31"}))
+                .unwrap();
+        assert_eq!(f.min, Some(json!("2026-01-01")));
+    }
+
+    #[test]
+    fn bad_fields_are_reported_per_member() {
+        let cases = [
+            (
+                json!({"key": "Name", "label": "x", "type": "short_text"}),
+                "fields[0].key",
+                "an uppercase key",
+            ),
+            (
+                json!({"key": "1a", "label": "x", "type": "short_text"}),
+                "fields[0].key",
+                "a key starting with a digit",
+            ),
+            (
+                json!({"key": "a", "label": " ", "type": "short_text"}),
+                "fields[0].label",
+                "a blank label",
+            ),
+            (
+                json!({"key": "a", "label": "x", "type": "short_text", "max_length": 0}),
+                "fields[0].max_length",
+                "a zero length",
+            ),
+            (
+                json!({"key": "a", "label": "x", "type": "short_text", "options": ["a"]}),
+                "fields[0].options",
+                "options on text",
+            ),
+            (
+                json!({"key": "a", "label": "x", "type": "choice"}),
+                "fields[0].options",
+                "a choice without options",
+            ),
+            (
+                json!({"key": "a", "label": "x", "type": "choice", "options": ["a", "a"]}),
+                "fields[0].options",
+                "duplicate options",
+            ),
+            (
+                json!({"key": "a", "label": "x", "type": "integer", "min": 5, "max": 1}),
+                "fields[0].max",
+                "max below min",
+            ),
+            (
+                json!({"key": "a", "label": "x", "type": "integer", "min": 1.5}),
+                "fields[0].min",
+                "a fractional integer bound",
+            ),
+            (
+                json!({"key": "a", "label": "x", "type": "date", "min": "2026-13-01"}),
+                "fields[0].min",
+                "an impossible date",
+            ),
+            (
+                json!({"key": "a", "label": "x", "type": "file", "max_files": 11}),
+                "fields[0].max_files",
+                "too many files",
+            ),
+            (
+                json!({"key": "a", "label": "x", "type": "file", "accept": ["pdf"]}),
+                "fields[0].accept",
+                "not a media type",
+            ),
+            (
+                json!({"key": "a", "label": "x", "type": "boolean", "max": 1}),
+                "fields[0].max",
+                "a limit on a boolean",
+            ),
+        ];
+        for (input, path, why) in cases {
+            let errors = parse(input).expect_err(why);
+            assert!(
+                errors.iter().any(|p| p == path),
+                "{why}: {errors:?} should include {path}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn keys_are_accepted_exactly_when_well_formed(key in "\\PC{0,70}") {
+            let result = parse(json!({"key": key, "label": "x", "type": "boolean"}));
+            let well_formed = valid_key(&key);
+            proptest::prop_assert_eq!(result.is_ok(), well_formed);
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! A form definition: title, description, ordered fields and its settings,
+//! validated as a whole.
+
+use serde::Deserialize;
+
+use super::field::{Field, FieldInput};
+use super::DefinitionError;
+
+pub const MAX_TITLE_LEN: usize = 200;
+pub const MAX_DESCRIPTION_LEN: usize = 5000;
+pub const MAX_FIELDS: usize = 100;
+pub const MAX_EMBED_ORIGINS: usize = 20;
+
+/// What a client sends to create a form.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormInput {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub fields: Vec<FieldInput>,
+    #[serde(default = "yes")]
+    pub accepting_responses: bool,
+    #[serde(default)]
+    pub notify_owner: bool,
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    #[serde(default)]
+    pub embed_origins: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What a client sends to change a form: only the members it names change.
+/// `webhook_url: null` removes the webhook.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormPatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub fields: Option<Vec<FieldInput>>,
+    pub accepting_responses: Option<bool>,
+    pub notify_owner: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    pub webhook_url: Option<Option<String>>,
+    pub embed_origins: Option<Vec<String>>,
+}
+
+/// Tells a member set to `null` (`Some(None)`) from one left out (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// A validated definition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormDefinition {
+    pub title: String,
+    pub description: String,
+    pub fields: Vec<Field>,
+    pub accepting_responses: bool,
+    pub notify_owner: bool,
+    pub webhook_url: Option<String>,
+    pub embed_origins: Vec<String>,
+}
+
+fn err(path: &str, message: impl Into<String>) -> DefinitionError {
+    DefinitionError {
+        path: path.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// `scheme://host[:port]`, lowercase, without a trailing slash.
+fn normalize_origin(raw: &str) -> Option<String> {
+    let url = url::Url::parse(raw.trim()).ok()?;
+    let ok = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some()
+        && url.path() == "/"
+        && url.query().is_none();
+    let origin = url.origin().ascii_serialization();
+    (ok && raw.trim().trim_end_matches('/').eq_ignore_ascii_case(&origin)).then_some(origin)
+}
+
+impl FormDefinition {
+    /// Validates `input` as a whole. `check_webhook` applies the site's
+    /// webhook URL policy (https in prod, no private addresses).
+    pub fn parse(
+        input: FormInput,
+        check_webhook: impl Fn(&str) -> Result<String, String>,
+    ) -> Result<Self, Vec<DefinitionError>> {
+        let mut errors = Vec::new();
+        let title = input.title.trim().to_owned();
+        if title.is_empty() || title.chars().count() > MAX_TITLE_LEN {
+            errors.push(err(
+                "title",
+                format!("Give a title of 1 to {MAX_TITLE_LEN} characters."),
+            ));
+        }
+        if input.description.chars().count() > MAX_DESCRIPTION_LEN {
+            errors.push(err(
+                "description",
+                format!("The description is limited to {MAX_DESCRIPTION_LEN} characters."),
+            ));
+        }
+        if input.fields.len() > MAX_FIELDS {
+            errors.push(err("fields", format!("A form has at most {MAX_FIELDS} fields.")));
+        }
+        let mut fields = Vec::with_capacity(input.fields.len());
+        let mut keys = std::collections::HashSet::new();
+        for (i, field) in input.fields.into_iter().enumerate() {
+            let prefix = format!("fields[{i}]");
+            if !keys.insert(field.key.clone()) {
+                errors.push(err(&format!("{prefix}.key"), "Another field already has this key."));
+            }
+            if let Some(field) = Field::parse(field, &prefix, &mut errors) {
+                fields.push(field);
+            }
+        }
+        let webhook_url = match input.webhook_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(url) => match check_webhook(url) {
+                Ok(url) => Some(url),
+                Err(message) => {
+                    errors.push(err("webhook_url", message));
+                    None
+                }
+            },
+        };
+        if input.embed_origins.len() > MAX_EMBED_ORIGINS {
+            errors.push(err(
+                "embed_origins",
+                format!("List at most {MAX_EMBED_ORIGINS} origins."),
+            ));
+        }
+        let mut embed_origins = Vec::new();
+        for (i, origin) in input.embed_origins.iter().enumerate() {
+            match normalize_origin(origin) {
+                Some(o) => embed_origins.push(o),
+                None => errors.push(err(
+                    &format!("embed_origins[{i}]"),
+                    "Use an origin such as https://www.example.com.",
+                )),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Self {
+            title,
+            description: input.description,
+            fields,
+            accepting_responses: input.accepting_responses,
+            notify_owner: input.notify_owner,
+            webhook_url,
+            embed_origins,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(value: serde_json::Value) -> Result<FormDefinition, Vec<String>> {
+        let input: FormInput = serde_json::from_value(value).map_err(|e| vec![e.to_string()])?;
+        FormDefinition::parse(input, |u| Ok(u.to_owned())).map_err(|e| e.into_iter().map(|e| e.path).collect())
+    }
+
+    #[test]
+    fn a_definition_is_validated_as_a_whole() {
+        let errors = parse(json!({
+            "title": "",
+            "fields": [
+                {"key": "a", "label": "A", "type": "short_text"},
+                {"key": "a", "label": "Again", "type": "integer"},
+                {"key": "c", "label": "C", "type": "choice"}
+            ],
+            "embed_origins": ["https://ok.example", "https://x.example/path"]
+        }))
+        .unwrap_err();
+        for path in ["title", "fields[1].key", "fields[2].options", "embed_origins[1]"] {
+            assert!(errors.contains(&path.to_owned()), "{path} in {errors:?}");
+        }
+    }
+
+    #[test]
+    fn origins_are_normalized() {
+        let form = parse(json!({"title": "T", "embed_origins": ["HTTPS://Site.Example/"]})).unwrap();
+        assert_eq!(form.embed_origins, vec!["https://site.example"]);
+    }
+}

@@ -1,0 +1,210 @@
+//! Forms: insert, read (by owner or by slug), list, update, delete.
+
+use chrono::{DateTime, Utc};
+use keel::db::{Db, DbError};
+use uuid::Uuid;
+
+use crate::domain::{Field, FormDefinition, FormSlug};
+
+/// A stored form.
+#[derive(Debug, Clone)]
+pub struct StoredForm {
+    pub seq: i64,
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub slug: String,
+    pub definition: FormDefinition,
+    pub webhook_secret: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+type Row = (
+    i64,
+    Uuid,
+    Uuid,
+    String,
+    String,
+    String,
+    String,
+    bool,
+    bool,
+    Option<String>,
+    Option<String>,
+    String,
+    DateTime<Utc>,
+    DateTime<Utc>,
+);
+
+const COLUMNS: &str = "seq, id, owner_id, slug, title, description, fields, accepting_responses, notify_owner, \
+                       webhook_url, webhook_secret, embed_origins, created_at, updated_at";
+
+fn from_row(row: Row) -> Result<StoredForm, DbError> {
+    let (
+        seq,
+        id,
+        owner_id,
+        slug,
+        title,
+        description,
+        fields,
+        accepting,
+        notify,
+        webhook_url,
+        webhook_secret,
+        origins,
+        created_at,
+        updated_at,
+    ) = row;
+    let corrupt = |e: serde_json::Error| DbError::Query(sqlx::Error::Decode(Box::new(e)));
+    let fields: Vec<Field> = serde_json::from_str(&fields).map_err(corrupt)?;
+    let embed_origins: Vec<String> = serde_json::from_str(&origins).map_err(corrupt)?;
+    Ok(StoredForm {
+        seq,
+        id,
+        owner_id,
+        slug,
+        definition: FormDefinition {
+            title,
+            description,
+            fields,
+            accepting_responses: accepting,
+            notify_owner: notify,
+            webhook_url,
+            embed_origins,
+        },
+        webhook_secret,
+        created_at,
+        updated_at,
+    })
+}
+
+fn json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// Inserts a new form with a fresh slug (retried on the rare collision).
+pub async fn insert(
+    db: &Db,
+    owner_id: Uuid,
+    def: &FormDefinition,
+    webhook_secret: Option<&str>,
+) -> Result<StoredForm, DbError> {
+    let id = Uuid::new_v4();
+    let now = Utc::now();
+    for _ in 0..3 {
+        let slug = FormSlug::generate();
+        let result = keel::on_pool!(db, pool => {
+            sqlx::query(
+                "INSERT INTO forms (id, owner_id, slug, title, description, fields, accepting_responses, notify_owner, \
+                 webhook_url, webhook_secret, embed_origins, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+            )
+            .bind(id)
+            .bind(owner_id)
+            .bind(slug.as_str())
+            .bind(&def.title)
+            .bind(&def.description)
+            .bind(json(&def.fields))
+            .bind(def.accepting_responses)
+            .bind(def.notify_owner)
+            .bind(&def.webhook_url)
+            .bind(webhook_secret)
+            .bind(json(&def.embed_origins))
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(drop)
+        });
+        match result {
+            Ok(()) => {
+                return get_for_owner(db, owner_id, id)
+                    .await?
+                    .ok_or(DbError::Query(sqlx::Error::RowNotFound))
+            }
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(DbError::Query(sqlx::Error::Protocol(
+        "three slug collisions in a row".into(),
+    )))
+}
+
+pub async fn get_for_owner(db: &Db, owner_id: Uuid, id: Uuid) -> Result<Option<StoredForm>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM forms WHERE id = $1 AND owner_id = $2");
+    let row: Option<Row> = keel::on_pool!(db, pool => {
+        sqlx::query_as(&sql).bind(id).bind(owner_id).fetch_optional(pool).await?
+    });
+    row.map(from_row).transpose()
+}
+
+pub async fn get_by_slug(db: &Db, slug: &FormSlug) -> Result<Option<StoredForm>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM forms WHERE slug = $1");
+    let row: Option<Row> = keel::on_pool!(db, pool => {
+        sqlx::query_as(&sql).bind(slug.as_str()).fetch_optional(pool).await?
+    });
+    row.map(from_row).transpose()
+}
+
+/// A page of the owner's forms, newest first; the cursor of the next page.
+pub async fn list_for_owner(
+    db: &Db,
+    owner_id: Uuid,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<StoredForm>, Option<i64>), DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM forms WHERE owner_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3");
+    let rows: Vec<Row> = keel::on_pool!(db, pool => {
+        sqlx::query_as(&sql).bind(owner_id).bind(before.unwrap_or(i64::MAX)).bind(limit + 1).fetch_all(pool).await?
+    });
+    let mut forms = rows.into_iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    let next = (forms.len() as i64 > limit).then(|| {
+        forms.truncate(limit as usize);
+        forms.last().map(|f| f.seq)
+    });
+    Ok((forms, next.flatten()))
+}
+
+/// Replaces the definition; false when the owner has no such form.
+pub async fn update(
+    db: &Db,
+    owner_id: Uuid,
+    id: Uuid,
+    def: &FormDefinition,
+    webhook_secret: Option<&str>,
+) -> Result<bool, DbError> {
+    let affected = keel::on_pool!(db, pool => {
+        sqlx::query(
+            "UPDATE forms SET title = $1, description = $2, fields = $3, accepting_responses = $4, notify_owner = $5, \
+             webhook_url = $6, webhook_secret = $7, embed_origins = $8, updated_at = $9 WHERE id = $10 AND owner_id = $11",
+        )
+        .bind(&def.title)
+        .bind(&def.description)
+        .bind(json(&def.fields))
+        .bind(def.accepting_responses)
+        .bind(def.notify_owner)
+        .bind(&def.webhook_url)
+        .bind(webhook_secret)
+        .bind(json(&def.embed_origins))
+        .bind(Utc::now())
+        .bind(id)
+        .bind(owner_id)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok(affected == 1)
+}
+
+/// Deletes a form and (by cascade) its responses; returns its slug.
+pub async fn delete(db: &Db, owner_id: Uuid, id: Uuid) -> Result<Option<String>, DbError> {
+    let slug: Option<(String,)> = keel::on_pool!(db, pool => {
+        sqlx::query_as("DELETE FROM forms WHERE id = $1 AND owner_id = $2 RETURNING slug")
+            .bind(id)
+            .bind(owner_id)
+            .fetch_optional(pool)
+            .await?
+    });
+    Ok(slug.map(|(s,)| s))
+}
