@@ -29,6 +29,10 @@ enum Command {
     Changepassword(commands::users::ChangePasswordArgs),
     /// Delete expired sessions.
     Clearsessions,
+    /// Send a test email through the configured backend (not through the outbox).
+    Sendtestemail(commands::sendtestemail::Args),
+    /// Copy the static files into KEEL_STATIC_ROOT with hashed names, a manifest and .gz/.br siblings.
+    Collectstatic(commands::collectstatic::Args),
     /// Inspect settings.
     #[command(subcommand)]
     Settings(commands::settings::Command),
@@ -78,6 +82,8 @@ fn main() -> ExitCode {
             Command::Createsuperuser(args) => commands::users::create_superuser(args, settings).await,
             Command::Changepassword(args) => commands::users::change_password(args, settings).await,
             Command::Clearsessions => commands::users::clear_sessions(settings).await,
+            Command::Sendtestemail(args) => commands::sendtestemail::run(args, settings).await,
+            Command::Collectstatic(args) => commands::collectstatic::run(args, &settings),
             Command::Settings(_) | Command::Secret(_) => unreachable!("handled before the runtime starts"),
         }
     });

@@ -5,7 +5,10 @@
 //! - [`domain`]: validated types and pure rules (no I/O)
 //! - [`repo`]: the only SQL
 
+pub mod csv;
 pub mod domain;
+mod error;
+mod http;
 pub mod repo;
 
 use axum::response::Html;
@@ -28,8 +31,12 @@ impl App for FormsApp {
         "forms"
     }
 
-    fn routes(&self, _core: &Core) -> Router {
-        Router::new().route("/", get(home))
+    fn routes(&self, core: &Core) -> Router {
+        Router::new().route("/", get(home)).merge(http::router(core))
+    }
+
+    fn csrf_exempt(&self) -> &'static [&'static str] {
+        http::CSRF_EXEMPT
     }
 
     fn migrations(&self) -> &'static [keel::db::Migration] {

@@ -18,12 +18,17 @@
 
 mod browser;
 mod database;
+pub mod outbox;
+mod receiver;
 mod server;
 pub mod services;
+mod smtp;
 
 pub use browser::GOOD_PASSWORD;
 pub use database::TestDb;
 pub use server::TestServer;
+pub use receiver::{ReceivedRequest, Receiver};
+pub use smtp::{SmtpMessage, SmtpSink};
 pub use services::{redis_url, Backend};
 
 /// Generates `mod <name> { sqlite, postgres }` tests that call

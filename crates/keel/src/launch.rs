@@ -81,13 +81,16 @@ impl Keel {
     }
 
     /// Serves until `shutdown` completes, then drains for at most
-    /// `KEEL_SHUTDOWN_TIMEOUT` and closes the database pool.
+    /// `KEEL_SHUTDOWN_TIMEOUT`, stops the outbox worker (letting its
+    /// deliveries in flight finish, within the same timeout) and closes the
+    /// database pool. Dropping the future aborts the worker with the server.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send,
     ) -> std::io::Result<Drained> {
         let drain_timeout = self.core.settings.server.shutdown_timeout;
+        let worker = crate::outbox::Worker::spawn(self.core.clone());
         let drained = server::serve(
             listener,
             self.router,
@@ -96,7 +99,8 @@ impl Keel {
             drain_timeout,
         )
         .await?;
-        if drained == Drained::Clean {
+        let worker_stopped = worker.stop_within(drain_timeout).await;
+        if drained == Drained::Clean && worker_stopped {
             self.core.db.close().await;
         }
         Ok(drained)

@@ -11,6 +11,8 @@
 //! - [`checks`] — system checks with stable ids
 //! - [`telemetry`] — logs and their rules
 //! - [`launch`] — the one function that builds a server, for `serve` and tests
+//! - [`outbox`] — emails and webhooks enqueued in a transaction, delivered by a worker
+//! - [`staticfiles`] — built-in and extra static files, `collectstatic`, the `/static/` service
 //!
 //! # The path of a request
 //!
@@ -20,6 +22,7 @@
 //!   2. panic catcher → 500 problem    http::stack
 //!   3. request timeout → 503 problem  http::stack
 //!   /healthz, /readyz                 http::ops (any Host, plain http)
+//!   └ /static/ (after host + https)   staticfiles (no session, no CSRF)
 //!   └ site: apps' routes              app::App::routes
 //!       handler → Result<_, Problem>  http::problem
 //! ```
@@ -32,8 +35,10 @@ pub mod core;
 pub mod db;
 pub mod http;
 pub mod launch;
+pub mod outbox;
 pub mod security;
 pub mod settings;
+pub mod staticfiles;
 pub mod telemetry;
 
 pub use app::App;

@@ -207,6 +207,13 @@ pub static NO_ADMINS: Check = Check {
     hint: "Set KEEL_ADMINS (`Name <addr>, …`) so someone hears about server errors.",
 };
 
+pub static STATIC_MANIFEST: Check = Check {
+    id: "keel.static.E001",
+    level: Level::Error,
+    deploy: true,
+    hint: "Run `keel collectstatic --no-input` in every release, after the code and settings are in place and before `keel serve`.",
+};
+
 /// All checks, for `keel check --list` and the uniqueness test.
 pub static ALL: &[&Check] = &[
     &DB_UNREACHABLE,
@@ -236,6 +243,7 @@ pub static ALL: &[&Check] = &[
     &CONSOLE_EMAIL_IN_PROD,
     &DEFAULT_SENDER,
     &NO_ADMINS,
+    &STATIC_MANIFEST,
 ];
 
 #[cfg(test)]

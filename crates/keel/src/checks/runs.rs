@@ -20,6 +20,9 @@ pub async fn run(core: &Core, apps: &[Box<dyn App>], deploy: bool) -> Vec<Findin
     if deploy {
         findings.extend(super::deploy::deploy_checks(&core.settings));
     }
+    if deploy && core.settings.profile == crate::settings::Profile::Prod {
+        findings.extend(crate::staticfiles::manifest_finding(&core.settings.files));
+    }
     let exempt: Vec<&str> = apps.iter().flat_map(|app| app.csrf_exempt().iter().copied()).collect();
     if !exempt.is_empty() {
         findings.push(Finding::new(

@@ -63,6 +63,7 @@ macro_rules! migration {
 pub static CORE_MIGRATIONS: &[Migration] = &[
     crate::migration!(1, "0001_users"),
     crate::migration!(2, "0002_sessions"),
+    crate::migration!(3, "0003_outbox"),
 ];
 
 /// Arbitrary but fixed: the PostgreSQL advisory lock key of migrations.

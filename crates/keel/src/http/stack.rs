@@ -42,7 +42,10 @@ pub fn build(core: &Core, policy: &Policy, app_routes: Router) -> Router {
         // have the method, so a 404 stays 404 and a 405 stays 405; sessions
         // load lazily in extractors
         .route_layer(middleware::from_fn_with_state(policy.clone(), csrf::protect))
-        .route_layer(middleware::from_fn(record_route))
+        .route_layer(middleware::from_fn(record_route));
+    // 10. static files: nested after the route layers, so no session or
+    // CSRF work, and inside the layers below (host validation, https)
+    let site = crate::staticfiles::mount(site, &core.settings)
         .layer(
             ServiceBuilder::new()
                 // 5. Host must be single, well-formed and allowed (400)

@@ -8,6 +8,11 @@
 //! browser withholds the response. Preflights are answered here, before
 //! host-specific work, with the allowed methods and headers (including
 //! `X-CSRFToken`) and a max age.
+//!
+//! Routes under [`PUBLIC_PREFIX`] are the public, embeddable endpoints:
+//! they carry no cookies, so their preflights are answered for any origin
+//! without credentials, and their handlers decide `Access-Control-Allow-
+//! Origin` themselves (per form); this layer leaves their responses alone.
 
 use std::collections::HashSet;
 
@@ -109,6 +114,22 @@ impl CorsPolicy {
     }
 }
 
+/// Routes under this prefix are public and set their own CORS headers.
+pub const PUBLIC_PREFIX: &str = "/api/public/";
+
+/// The answer to a preflight for a public endpoint: any origin, no
+/// credentials, only what a submission needs.
+fn public_preflight(origin: &HeaderValue) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("content-type, x-request-id"));
+    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static(MAX_AGE));
+    headers.insert(header::VARY, HeaderValue::from_static("origin"));
+    response
+}
+
 /// Whether a request is a CORS preflight.
 pub fn is_preflight(request: &Request) -> bool {
     request.method() == Method::OPTIONS
@@ -119,6 +140,12 @@ pub fn is_preflight(request: &Request) -> bool {
 /// Middleware: answers preflights and decorates responses.
 pub async fn cors(State(policy): State<Policy>, request: Request, next: Next) -> Response {
     let origin = request.headers().get(header::ORIGIN).cloned();
+    if request.uri().path().starts_with(PUBLIC_PREFIX) {
+        return match origin {
+            Some(origin) if is_preflight(&request) => public_preflight(&origin),
+            _ => next.run(request).await,
+        };
+    }
     if is_preflight(&request) {
         if let Some(origin) = &origin {
             return policy.cors.preflight(origin);

@@ -1,0 +1,25 @@
+//! The app's errors at the HTTP boundary: each becomes a `Problem`.
+
+use keel::http::{FieldError, Problem};
+
+use crate::domain::{AnswerError, DefinitionError};
+
+/// Definition errors become one 422 with a member per error.
+pub(crate) fn definition_problem(errors: Vec<DefinitionError>) -> Problem {
+    Problem::invalid(errors.into_iter().map(|e| FieldError::new(e.path, e.message)).collect())
+}
+
+/// Answer errors become one 422 naming `answers.<key>`.
+pub(crate) fn answers_problem(errors: Vec<AnswerError>) -> Problem {
+    Problem::invalid(
+        errors
+            .into_iter()
+            .map(|e| FieldError::new(format!("answers.{}", e.key), e.message))
+            .collect(),
+    )
+}
+
+/// A path id that is not a UUID names nothing.
+pub(crate) fn parse_id(raw: &str) -> Result<uuid::Uuid, Problem> {
+    uuid::Uuid::parse_str(raw).map_err(|_| Problem::not_found())
+}

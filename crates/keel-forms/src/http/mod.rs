@@ -1,0 +1,32 @@
+//! The forms app's routes: one router per resource.
+
+mod owner;
+mod public;
+mod responses;
+mod view;
+
+use axum::Router;
+use keel::security::throttle::Throttle;
+use keel::Core;
+
+/// Shared by the handlers.
+#[derive(Clone)]
+pub(crate) struct FormsState {
+    pub core: Core,
+    pub submissions: Throttle,
+}
+
+/// Every route of the app.
+pub(crate) fn router(core: &Core) -> Router {
+    let state = FormsState {
+        core: core.clone(),
+        submissions: Throttle::new(core.cache.clone(), "submission", core.settings.security.submission_rate),
+    };
+    Router::new()
+        .merge(owner::router(state.clone()))
+        .merge(responses::router(state.clone()))
+        .merge(public::router(state))
+}
+
+/// The route patterns that carry no CSRF token (see `public`).
+pub(crate) const CSRF_EXEMPT: &[&str] = &["/api/public/forms/{slug}/responses"];

@@ -1,0 +1,128 @@
+//! `/api/forms` and `/api/forms/{id}`: the owner's forms. Authorization is
+//! in the repository (every query names the owner): another user's form is
+//! 404. PATCH changes only the members it names, then the whole definition
+//! is validated again.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use keel::accounts::CurrentUser;
+use keel::http::extract::ApiJson;
+use keel::Problem;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{view, FormsState};
+use crate::domain::{FormDefinition, FormInput, FormPatch};
+use crate::error::{definition_problem, parse_id};
+use crate::repo::{self, forms};
+
+pub(super) fn router(state: FormsState) -> Router {
+    Router::new()
+        .route("/api/forms", get(list_forms).post(create_form))
+        .route("/api/forms/{id}", get(get_form).patch(update_form).delete(delete_form))
+        .with_state(state)
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct PageQuery {
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+impl PageQuery {
+    /// The keyset position and page size; a foreign cursor is a 400.
+    pub(super) fn parse(&self) -> Result<(Option<i64>, i64), Problem> {
+        let before = match &self.cursor {
+            Some(c) => Some(repo::decode_cursor(c).ok_or_else(|| Problem::bad_request("The cursor is not valid."))?),
+            None => None,
+        };
+        Ok((before, self.limit.unwrap_or(50).clamp(1, 100)))
+    }
+}
+
+fn webhook_policy(state: &FormsState) -> impl Fn(&str) -> Result<String, String> + '_ {
+    |url| keel::outbox::validate_webhook_url(url, &state.core.settings).map(|u| u.to_string())
+}
+
+fn new_webhook_secret() -> String {
+    keel::security::secret::generate_key()
+}
+
+/// Invalidates the cached public form on every instance (the cache is the
+/// shared one when it is Redis).
+pub(crate) async fn forget_public(state: &FormsState, slug: &str) {
+    if let Err(err) = state.core.cache.delete(&super::public::cache_key(slug)).await {
+        tracing::warn!(error = %err, "could not invalidate a cached form");
+    }
+}
+
+async fn list_forms(State(state): State<FormsState>, user: CurrentUser, Query(page): Query<PageQuery>) -> Result<Json<serde_json::Value>, Problem> {
+    let (before, limit) = page.parse()?;
+    let (items, next) = forms::list_for_owner(&state.core.db, user.user.id, before, limit).await?;
+    let items: Vec<_> = items.iter().map(view::owner_form).collect();
+    Ok(Json(json!({ "items": items, "next_cursor": next.map(repo::encode_cursor) })))
+}
+
+async fn create_form(State(state): State<FormsState>, user: CurrentUser, ApiJson(input): ApiJson<FormInput>) -> Result<Response, Problem> {
+    let def = FormDefinition::parse(input, webhook_policy(&state)).map_err(definition_problem)?;
+    let secret = def.webhook_url.as_ref().map(|_| new_webhook_secret());
+    let form = forms::insert(&state.core.db, user.user.id, &def, secret.as_deref()).await?;
+    tracing::info!(form.id = %form.id, "form created");
+    Ok((StatusCode::CREATED, Json(view::owner_form(&form))).into_response())
+}
+
+async fn get_form(State(state): State<FormsState>, user: CurrentUser, Path(id): Path<String>) -> Result<Json<serde_json::Value>, Problem> {
+    let form = forms::get_for_owner(&state.core.db, user.user.id, parse_id(&id)?).await?.ok_or_else(Problem::not_found)?;
+    Ok(Json(view::owner_form(&form)))
+}
+
+/// The stored definition as input, with the patch's members on top.
+fn merge(def: &FormDefinition, patch: FormPatch) -> Result<FormInput, Problem> {
+    let fields = match patch.fields {
+        Some(fields) => fields,
+        None => serde_json::from_value(serde_json::to_value(&def.fields).map_err(|_| Problem::internal())?)
+            .map_err(|_| Problem::internal())?,
+    };
+    Ok(FormInput {
+        title: patch.title.unwrap_or_else(|| def.title.clone()),
+        description: patch.description.unwrap_or_else(|| def.description.clone()),
+        fields,
+        accepting_responses: patch.accepting_responses.unwrap_or(def.accepting_responses),
+        notify_owner: patch.notify_owner.unwrap_or(def.notify_owner),
+        webhook_url: patch.webhook_url.unwrap_or_else(|| def.webhook_url.clone()),
+        embed_origins: patch.embed_origins.unwrap_or_else(|| def.embed_origins.clone()),
+    })
+}
+
+async fn update_form(
+    State(state): State<FormsState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<FormPatch>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let id = parse_id(&id)?;
+    let db = &state.core.db;
+    let stored = forms::get_for_owner(db, user.user.id, id).await?.ok_or_else(Problem::not_found)?;
+    let def = FormDefinition::parse(merge(&stored.definition, patch)?, webhook_policy(&state)).map_err(definition_problem)?;
+    let secret = match (&def.webhook_url, stored.webhook_secret) {
+        (None, _) => None,
+        (Some(_), Some(secret)) => Some(secret),
+        (Some(_), None) => Some(new_webhook_secret()),
+    };
+    if !forms::update(db, user.user.id, id, &def, secret.as_deref()).await? {
+        return Err(Problem::not_found());
+    }
+    forget_public(&state, &stored.slug).await;
+    let form = forms::get_for_owner(db, user.user.id, id).await?.ok_or_else(Problem::not_found)?;
+    Ok(Json(view::owner_form(&form)))
+}
+
+async fn delete_form(State(state): State<FormsState>, user: CurrentUser, Path(id): Path<String>) -> Result<StatusCode, Problem> {
+    let slug = forms::delete(&state.core.db, user.user.id, parse_id(&id)?).await?.ok_or_else(Problem::not_found)?;
+    forget_public(&state, &slug).await;
+    tracing::info!(form.slug = %slug, "form deleted");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,110 @@
+//! A form's responses for its owner: cursor pages, and the CSV export,
+//! streamed in batches so memory stays flat however many responses there
+//! are.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures_util::stream;
+use keel::accounts::CurrentUser;
+use keel::Problem;
+use serde_json::json;
+
+use super::owner::PageQuery;
+use super::{view, FormsState};
+use crate::csv::{neutralise, plain};
+use crate::domain::Field;
+use crate::error::parse_id;
+use crate::repo::{self, forms, responses};
+
+/// Rows fetched per round trip of the export.
+const EXPORT_BATCH: i64 = 500;
+
+pub(super) fn router(state: FormsState) -> Router {
+    Router::new()
+        .route("/api/forms/{id}/responses", get(list_responses))
+        .route("/api/forms/{id}/responses.csv", get(export_responses_csv))
+        .with_state(state)
+}
+
+async fn list_responses(
+    State(state): State<FormsState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let (before, limit) = page.parse()?;
+    let form = forms::get_for_owner(&state.core.db, user.user.id, parse_id(&id)?).await?.ok_or_else(Problem::not_found)?;
+    let (items, next) = responses::page(&state.core.db, form.id, before, limit).await?;
+    let items: Vec<_> = items.iter().map(view::response).collect();
+    Ok(Json(json!({ "items": items, "next_cursor": next.map(repo::encode_cursor) })))
+}
+
+fn csv_line(cells: impl IntoIterator<Item = String>) -> Vec<u8> {
+    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+    let cells: Vec<String> = cells.into_iter().map(|c| neutralise(&c)).collect();
+    // Writing to a Vec cannot fail.
+    let _ = writer.write_record(&cells);
+    writer.into_inner().unwrap_or_default()
+}
+
+fn header_line(fields: &[Field]) -> Vec<u8> {
+    let mut cells = vec!["response_id".to_owned(), "created_at".to_owned()];
+    cells.extend(fields.iter().map(|f| f.label.clone()));
+    csv_line(cells)
+}
+
+fn rows(fields: &[Field], batch: &[responses::StoredResponse]) -> Bytes {
+    let mut out = Vec::new();
+    for r in batch {
+        let mut cells = vec![r.id.to_string(), r.created_at.to_rfc3339()];
+        cells.extend(fields.iter().map(|f| r.answers.get(&f.key).map(plain).unwrap_or_default()));
+        out.extend(csv_line(cells));
+    }
+    Bytes::from(out)
+}
+
+async fn export_responses_csv(State(state): State<FormsState>, user: CurrentUser, Path(id): Path<String>) -> Result<Response, Problem> {
+    let form = forms::get_for_owner(&state.core.db, user.user.id, parse_id(&id)?).await?.ok_or_else(Problem::not_found)?;
+    let fields = form.definition.fields.clone();
+    let head = Bytes::from(header_line(&fields));
+    let db = state.core.db.clone();
+    let form_id = form.id;
+    // Keyset batches: (last seq, finished).
+    let body = stream::unfold((0_i64, false), move |(after, done)| {
+        let db = db.clone();
+        let fields = fields.clone();
+        async move {
+            if done {
+                return None;
+            }
+            match responses::batch_after(&db, form_id, after, EXPORT_BATCH).await {
+                Ok(batch) if batch.is_empty() => None,
+                Ok(batch) => {
+                    let last = batch.last().map_or(after, |r| r.seq);
+                    let finished = (batch.len() as i64) < EXPORT_BATCH;
+                    Some((Ok::<_, std::io::Error>(rows(&fields, &batch)), (last, finished)))
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "CSV export failed mid-stream");
+                    Some((Err(std::io::Error::other("export failed")), (after, true)))
+                }
+            }
+        }
+    });
+    let stream = stream::iter([Ok::<_, std::io::Error>(head)]).chain(body);
+    let filename = format!("attachment; filename=\"responses-{}.csv\"", form.slug);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, filename),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+use futures_util::StreamExt as _;

@@ -1,0 +1,48 @@
+//! The JSON shapes of SPEC section 3, built from stored values.
+
+use serde_json::{json, Value};
+
+use crate::repo::forms::StoredForm;
+use crate::repo::responses::StoredResponse;
+
+/// A form as its owner sees it (with the webhook secret, which only the
+/// owner needs, to verify deliveries).
+pub(crate) fn owner_form(form: &StoredForm) -> Value {
+    let def = &form.definition;
+    json!({
+        "id": form.id,
+        "slug": form.slug,
+        "title": def.title,
+        "description": def.description,
+        "fields": def.fields,
+        "accepting_responses": def.accepting_responses,
+        "notify_owner": def.notify_owner,
+        "webhook_url": def.webhook_url,
+        "webhook_secret": form.webhook_secret,
+        "embed_origins": def.embed_origins,
+        "created_at": form.created_at,
+        "updated_at": form.updated_at,
+    })
+}
+
+/// A form as the public sees it, without a token (that is added per
+/// request, so this part can be cached).
+pub(crate) fn public_form(form: &StoredForm) -> Value {
+    let def = &form.definition;
+    json!({
+        "slug": form.slug,
+        "title": def.title,
+        "description": def.description,
+        "fields": def.fields,
+        "accepting_responses": def.accepting_responses,
+    })
+}
+
+pub(crate) fn response(r: &StoredResponse) -> Value {
+    json!({
+        "id": r.id,
+        "created_at": r.created_at,
+        "answers": r.answers,
+        "files": [],
+    })
+}

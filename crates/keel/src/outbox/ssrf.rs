@@ -1,0 +1,193 @@
+//! Which webhook URLs and addresses Keel may reach: the guard against
+//! server-side request forgery. A webhook URL is given by a user, so left
+//! unchecked it would let anyone make the server call its own loopback
+//! services, the cloud metadata endpoint (169.254.169.254) or the private
+//! network behind it.
+//!
+//! Two checks: [`validate_webhook_url`] when a form is saved (syntax,
+//! https in prod, IP literals), and [`resolve`] at delivery, which looks the
+//! host up and refuses when any address is not public, returning the vetted
+//! addresses the request must then connect to, so a second DNS answer
+//! cannot switch them (DNS rebinding). `KEEL_WEBHOOK_ALLOW_PRIVATE` lifts the
+//! address rule (tests, intranet deployments).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use url::{Host, Url};
+
+use crate::settings::{Profile, Settings};
+
+/// Why a webhook may not be delivered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SsrfError {
+    #[error("{0}")]
+    InvalidUrl(String),
+    #[error("the host resolves to a non-public address ({0})")]
+    NonPublicAddress(&'static str),
+    #[error("the host does not resolve: {0}")]
+    Unresolved(String),
+}
+
+/// Syntactic and policy check of a webhook URL when a form is saved: http
+/// or https (https only in prod), a host, no user or password, and, when
+/// the host is an IP literal, a public address unless private ones are
+/// allowed. Names are checked when they are looked up, at delivery. The
+/// message says what is wrong, for the user.
+pub fn validate_webhook_url(raw: &str, settings: &Settings) -> Result<Url, String> {
+    let url = Url::parse(raw.trim()).map_err(|err| format!("not a valid URL ({err})"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if settings.profile != Profile::Prod => {}
+        "http" => return Err("must use https".to_owned()),
+        other => return Err(format!("must be an https URL, not {other}:")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain a user name or password".to_owned());
+    }
+    let allow_private = settings.outbox.webhook_allow_private;
+    match url.host() {
+        None => return Err("must have a host".to_owned()),
+        Some(Host::Domain(_)) => {}
+        Some(Host::Ipv4(ip)) => check_literal(IpAddr::V4(ip), allow_private)?,
+        Some(Host::Ipv6(ip)) => check_literal(IpAddr::V6(ip), allow_private)?,
+    }
+    Ok(url)
+}
+
+fn check_literal(ip: IpAddr, allow_private: bool) -> Result<(), String> {
+    match non_public(ip) {
+        Some(what) if !allow_private => Err(format!("must not point at a {what} address")),
+        _ => Ok(()),
+    }
+}
+
+/// The addresses a webhook request may connect to, looked up now and
+/// vetted (all of them, unless private addresses are allowed).
+pub async fn resolve(url: &Url, allow_private: bool) -> Result<Vec<SocketAddr>, SsrfError> {
+    let host = url.host().ok_or_else(|| SsrfError::InvalidUrl("the URL has no host".to_owned()))?;
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| SsrfError::InvalidUrl("the URL has no port".to_owned()))?;
+    let addresses: Vec<SocketAddr> = match host {
+        Host::Ipv4(ip) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
+        Host::Ipv6(ip) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
+        Host::Domain(domain) => tokio::net::lookup_host((domain, port))
+            .await
+            .map_err(|err| SsrfError::Unresolved(err.kind().to_string()))?
+            .collect(),
+    };
+    if !allow_private {
+        // Any bad answer refuses the whole name: a host that also resolves
+        // to an internal address is not trusted for its public ones.
+        if let Some(what) = addresses.iter().find_map(|a| non_public(a.ip())) {
+            return Err(SsrfError::NonPublicAddress(what));
+        }
+    }
+    if addresses.is_empty() {
+        return Err(SsrfError::Unresolved("no addresses".to_owned()));
+    }
+    Ok(addresses)
+}
+
+/// What kind of non-public address `ip` is, or `None` for a public one.
+pub fn non_public(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(ip) => non_public_v4(ip),
+        IpAddr::V6(ip) => non_public_v6(ip),
+    }
+}
+
+fn non_public_v4(ip: Ipv4Addr) -> Option<&'static str> {
+    let [a, b, c, _] = ip.octets();
+    let kind = if ip.is_unspecified() || a == 0 {
+        "unspecified"
+    } else if ip.is_loopback() {
+        "loopback"
+    } else if ip.is_private() {
+        "private"
+    } else if ip.is_link_local() {
+        "link-local"
+    } else if a == 100 && (b & 0xc0) == 64 {
+        "shared (CGNAT)"
+    } else if ip.is_multicast() {
+        "multicast"
+    } else if ip.is_broadcast() || a >= 240 || (a == 192 && b == 0 && c == 0) || (a == 198 && (b & 0xfe) == 18) {
+        "reserved"
+    } else {
+        return None;
+    };
+    Some(kind)
+}
+
+fn non_public_v6(ip: Ipv6Addr) -> Option<&'static str> {
+    // Addresses that carry an IPv4 address reach that address.
+    if let Some(v4) = embedded_v4(ip) {
+        return non_public_v4(v4);
+    }
+    let first = ip.segments()[0];
+    let kind = if ip.is_unspecified() {
+        "unspecified"
+    } else if ip.is_loopback() {
+        "loopback"
+    } else if ip.is_unique_local() {
+        "private (ULA)"
+    } else if ip.is_unicast_link_local() || (first & 0xffc0) == 0xfec0 {
+        "link-local"
+    } else if ip.is_multicast() {
+        "multicast"
+    } else {
+        return None;
+    };
+    Some(kind)
+}
+
+/// The IPv4 address inside an IPv4-mapped (`::ffff:a.b.c.d`), NAT64
+/// (`64:ff9b::/96`) or 6to4 (`2002::/16`) IPv6 address.
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let from = |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        Some(v4)
+    } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        Some(from(s[6], s[7]))
+    } else if s[0] == 0x2002 {
+        Some(from(s[1], s[2]))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_classified() {
+        let cases = [
+            ("8.8.8.8", None, "public"),
+            ("93.184.216.34", None, "public"),
+            ("127.0.0.1", Some("loopback"), "loopback"),
+            ("10.1.2.3", Some("private"), "10/8"),
+            ("172.16.0.1", Some("private"), "172.16/12"),
+            ("192.168.1.1", Some("private"), "192.168/16"),
+            ("169.254.169.254", Some("link-local"), "cloud metadata"),
+            ("100.64.0.1", Some("shared (CGNAT)"), "CGNAT"),
+            ("0.0.0.0", Some("unspecified"), "unspecified"),
+            ("224.0.0.1", Some("multicast"), "multicast"),
+            ("255.255.255.255", Some("reserved"), "broadcast"),
+            ("::1", Some("loopback"), "v6 loopback"),
+            ("::", Some("unspecified"), "v6 unspecified"),
+            ("fd00::1", Some("private (ULA)"), "ULA"),
+            ("fe80::1", Some("link-local"), "v6 link-local"),
+            ("ff02::1", Some("multicast"), "v6 multicast"),
+            ("::ffff:127.0.0.1", Some("loopback"), "v4-mapped loopback"),
+            ("64:ff9b::a9fe:a9fe", Some("link-local"), "NAT64 of the metadata address"),
+            ("2002:0a00:0001::", Some("private"), "6to4 of 10.0.0.1"),
+            ("2606:4700:4700::1111", None, "public v6"),
+        ];
+        for (ip, expected, why) in cases {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(non_public(ip), expected, "{ip}: {why}");
+        }
+    }
+}
