@@ -366,3 +366,35 @@ fn the_test_constructor_is_valid() {
     assert_eq!(s.profile, Profile::Test);
     assert!(s.secret.key.is_some());
 }
+
+#[test]
+fn every_secret_may_be_given_as_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for spec in catalog::CATALOG.iter().filter(|s| s.accepts_file()) {
+        let value = match spec.name {
+            "DATABASE_URL" => "postgres://u:p@db.internal/keel",
+            "KEEL_CACHE_URL" => "redis://:p@cache.internal:6379",
+            "KEEL_EMAIL_URL" => "smtp://u:p@mail.example.com:587",
+            "KEEL_SENTRY_DSN" => "https://key@sentry.example.com/1",
+            _ => "a-secret-from-a-file",
+        };
+        std::fs::write(dir.path().join("secret"), format!("{value}\n")).unwrap();
+        let file_var = format!("{}_FILE", spec.name);
+        let s = load(dir.path(), &[(file_var.as_str(), "secret")]).unwrap_or_else(|e| panic!("{}: {e}", spec.name));
+        let shown = shown(&s, spec.name);
+        assert!(
+            matches!(shown.source, Some(Source::File { .. })),
+            "{} comes from the file",
+            spec.name
+        );
+        assert!(
+            !shown
+                .value
+                .as_deref()
+                .unwrap_or_default()
+                .contains("a-secret-from-a-file"),
+            "{} is redacted",
+            spec.name
+        );
+    }
+}
