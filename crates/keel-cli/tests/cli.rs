@@ -340,6 +340,7 @@ fn prod_logs_json_access_lines_to_stderr_and_the_log_file() {
     let dir = tempfile::tempdir().unwrap();
     let mut env = prod_env("sqlite://prod.sqlite3");
     assert!(run(dir.path(), &["migrate"], &env).status.success());
+    assert!(run(dir.path(), &["collectstatic", "--no-input"], &env).status.success());
     env.push(("KEEL_LOG_FILE", "logs/keel.log"));
     let mut served = serve(dir.path(), &env);
     assert_eq!(http_get(&served.addr, "/healthz").0, 200);

@@ -292,3 +292,14 @@ fn check_deploy_in_prod_reports_a_missing_or_stale_manifest_and_not_a_fresh_one(
         "dev serves from the sources: no manifest needed"
     );
 }
+
+#[test]
+fn collectstatic_has_help_naming_its_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = keel(dir.path(), &["collectstatic", "--help"], &[]);
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    for flag in ["--clear", "--dry-run", "--no-input"] {
+        assert!(help.contains(flag), "{flag} in {help}");
+    }
+}

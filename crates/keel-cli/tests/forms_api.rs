@@ -317,6 +317,9 @@ async fn pagination_stays_correct_while_responses_arrive(backend: Backend) {
     submitted.reverse();
     assert_eq!(seen, submitted, "every older response exactly once, in order");
     assert_eq!(server.get(&format!("/api/forms/{id}/responses?cursor=garbage")).await.status(), 400);
+    let bad_limit = server.get(&format!("/api/forms/{id}/responses?limit=abc")).await;
+    assert_eq!(bad_limit.status(), 400);
+    assert_eq!(bad_limit.headers()["content-type"], "application/problem+json", "a malformed query is a problem too");
 }
 
 async fn csv_export_neutralises_formulas(backend: Backend) {

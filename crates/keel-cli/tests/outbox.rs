@@ -99,11 +99,18 @@ async fn a_webhook_arrives_signed_with_timestamp_event_and_idempotency_key(backe
     assert_eq!(key(&request), id.to_string());
     assert!(request.header("user-agent").unwrap().starts_with("Keel-Webhook/"));
     let body: Value = serde_json::from_str(&request.body).unwrap();
-    assert_eq!(body, json!({"form": "contact", "n": 7, "answers": {"name": "Ada"}}), "the body is the payload");
+    assert_eq!(
+        body,
+        json!({"form": "contact", "n": 7, "answers": {"name": "Ada"}}),
+        "the body is the payload"
+    );
 
     let timestamp = request.header("x-keel-timestamp").unwrap();
     let age = unix_now() - timestamp.parse::<i64>().unwrap();
-    assert!((0..60).contains(&age), "the timestamp is unix seconds of the attempt: {timestamp}");
+    assert!(
+        (0..60).contains(&age),
+        "the timestamp is unix seconds of the attempt: {timestamp}"
+    );
     let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
     mac.update(format!("{timestamp}.{}", request.body).as_bytes());
     let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
@@ -127,7 +134,10 @@ async fn a_webhook_failing_twice_is_delivered_on_the_third_attempt_with_the_same
     let requests = receiver.requests();
     let statuses: Vec<u16> = requests.iter().map(|r| r.status).collect();
     assert_eq!(statuses, [500, 500, 200]);
-    assert!(requests.iter().all(|r| key(r) == id.to_string()), "every attempt carries the same key");
+    assert!(
+        requests.iter().all(|r| key(r) == id.to_string()),
+        "every attempt carries the same key"
+    );
 }
 
 async fn a_webhook_failing_every_attempt_is_dead_lettered_after_max_attempts(backend: Backend) {
@@ -157,7 +167,10 @@ async fn a_message_claimed_by_a_killed_worker_is_delivered_after_restart_with_th
         .await;
     let claimed = entry(&first.core.db, id).await;
     assert_eq!(claimed.status, Status::Pending);
-    assert!(claimed.locked_until.is_some(), "the first worker holds a lease: {claimed:?}");
+    assert!(
+        claimed.locked_until.is_some(),
+        "the first worker holds a lease: {claimed:?}"
+    );
 
     // Another instance starts on the same database; the lease keeps it
     // off the message while the first worker may still be delivering.
@@ -177,7 +190,11 @@ async fn a_message_claimed_by_a_killed_worker_is_delivered_after_restart_with_th
     let requests = receiver.requests();
     assert_eq!(requests.len(), 2);
     assert!(requests[1].delivered());
-    assert_eq!(key(&requests[0]), key(&requests[1]), "the redelivery carries the same idempotency key");
+    assert_eq!(
+        key(&requests[0]),
+        key(&requests[1]),
+        "the redelivery carries the same idempotency key"
+    );
     assert_eq!(key(&requests[1]), id.to_string());
 }
 

@@ -9,6 +9,7 @@ pub mod csv;
 pub mod domain;
 mod error;
 mod http;
+mod openapi;
 pub mod repo;
 
 use axum::response::Html;
@@ -42,12 +43,29 @@ impl App for FormsApp {
     fn migrations(&self) -> &'static [keel::db::Migration] {
         MIGRATIONS
     }
+
+    fn openapi(&self) -> Option<utoipa::openapi::OpenApi> {
+        Some(http::openapi::document())
+    }
 }
 
 /// The app's migrations: versions 1000 and up.
-static MIGRATIONS: &[keel::db::Migration] = &[keel::migration!(1000, "1000_forms")];
+static MIGRATIONS: &[keel::db::Migration] = &[
+    keel::migration!(1000, "1000_forms"),
+    keel::migration!(1001, "1001_response_files"),
+];
 
 /// `GET /`: the built-in UI's home page.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "ui",
+    summary = "The built-in UI's home page",
+    responses(
+        (status = 200, description = "An HTML page.", body = String, content_type = "text/html"),
+        keel::http::openapi::SiteErrors,
+    )
+)]
 async fn home() -> Html<&'static str> {
     Html(include_str!("../templates/home.html"))
 }

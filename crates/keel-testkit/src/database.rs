@@ -19,18 +19,26 @@ pub struct TestDb {
     pub url: String,
     /// The PostgreSQL database to drop, with the admin URL to drop it from.
     pg: Option<(String, String)>,
+    /// The folder of the SQLite file: owned here, not by the server that
+    /// made the database, so servers sharing it may outlive that one.
+    _sqlite_dir: Option<tempfile::TempDir>,
 }
 
 impl TestDb {
     /// Creates a fresh, empty database for `backend`; a SQLite file goes
-    /// into `dir`.
+    /// into a temporary folder of its own next to `dir`.
     pub async fn create(backend: Backend, dir: &Path) -> Self {
         match backend {
-            Backend::Sqlite => Self {
-                backend,
-                url: format!("sqlite://{}", dir.join("test.sqlite3").display()),
-                pg: None,
-            },
+            Backend::Sqlite => {
+                let parent = dir.parent().unwrap_or(dir);
+                let sqlite_dir = tempfile::tempdir_in(parent).expect("a temporary folder for the SQLite file");
+                Self {
+                    backend,
+                    url: format!("sqlite://{}", sqlite_dir.path().join("test.sqlite3").display()),
+                    pg: None,
+                    _sqlite_dir: Some(sqlite_dir),
+                }
+            }
             Backend::Postgres => {
                 let admin = postgres_admin_url();
                 let name = format!("keel_test_{}", uuid::Uuid::new_v4().simple());
@@ -47,6 +55,7 @@ impl TestDb {
                     backend,
                     url: url.to_string(),
                     pg: Some((admin, name)),
+                    _sqlite_dir: None,
                 }
             }
         }

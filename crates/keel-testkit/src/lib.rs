@@ -4,8 +4,9 @@
 //! database created for the test and dropped after).
 //!
 //! PostgreSQL and Redis are found at `KEEL_TEST_DATABASE_URL` and
-//! `KEEL_TEST_CACHE_URL` (defaults: their standard loopback ports). When one
-//! is missing its tests are skipped with a printed reason, or fail when
+//! `KEEL_TEST_CACHE_URL` (defaults: their standard loopback ports); an S3
+//! server is started per test from moto ([`s3_server`]). When one is
+//! missing its tests are skipped with a printed reason, or fail when
 //! `KEEL_TEST_REQUIRE_SERVICES=1`.
 //!
 //! ```text
@@ -20,16 +21,18 @@ mod browser;
 mod database;
 pub mod outbox;
 mod receiver;
+mod s3;
 mod server;
 pub mod services;
 mod smtp;
 
 pub use browser::GOOD_PASSWORD;
 pub use database::TestDb;
-pub use server::TestServer;
 pub use receiver::{ReceivedRequest, Receiver};
-pub use smtp::{SmtpMessage, SmtpSink};
+pub use s3::{s3_server, S3Server};
+pub use server::TestServer;
 pub use services::{redis_url, Backend};
+pub use smtp::{SmtpMessage, SmtpSink};
 
 /// Generates `mod <name> { sqlite, postgres }` tests that call
 /// `async fn <name>(backend: Backend)` once per backend; the PostgreSQL one

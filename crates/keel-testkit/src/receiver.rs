@@ -126,7 +126,13 @@ fn take_one(counter: &AtomicUsize) -> bool {
         .is_ok()
 }
 
-async fn record(State(script): State<Arc<Script>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn record(
+    State(script): State<Arc<Script>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
     let hang = take_one(&script.hang_next);
     let status = if hang {
         0
@@ -135,13 +141,17 @@ async fn record(State(script): State<Arc<Script>>, method: Method, uri: Uri, hea
     } else {
         200
     };
-    script.requests.lock().expect("the receiver's lock").push(ReceivedRequest {
-        method,
-        path: uri.path().to_owned(),
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-        status,
-    });
+    script
+        .requests
+        .lock()
+        .expect("the receiver's lock")
+        .push(ReceivedRequest {
+            method,
+            path: uri.path().to_owned(),
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+            status,
+        });
     if hang {
         std::future::pending::<()>().await;
     }

@@ -26,7 +26,7 @@ fn services_required() -> bool {
 }
 
 /// Skips with a printed reason, or panics when services are required.
-fn missing(service: &str, url: &str, why: &str) -> bool {
+pub(crate) fn missing(service: &str, url: &str, why: &str) -> bool {
     if services_required() {
         panic!("{service} is required (KEEL_TEST_REQUIRE_SERVICES=1) but not reachable at {url}: {why}");
     }

@@ -43,7 +43,10 @@ impl SmtpMessage {
 
     /// Everything after the headers.
     pub fn body(&self) -> &str {
-        self.data.split_once("\r\n\r\n").map(|(_, body)| body).unwrap_or_default()
+        self.data
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body)
+            .unwrap_or_default()
     }
 }
 
@@ -56,7 +59,9 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port for SMTP");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port for SMTP");
         let addr = listener.local_addr().expect("the bound address");
         let messages = Arc::new(Mutex::new(Vec::new()));
         let recorded = messages.clone();
@@ -119,7 +124,11 @@ async fn session(stream: TcpStream, messages: Arc<Mutex<Vec<SmtpMessage>>>) -> s
             return Ok(());
         }
         let command = line.trim_end().to_owned();
-        let verb = command.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+        let verb = command
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase();
         let reply: &[u8] = match verb.as_str() {
             "EHLO" => b"250-keel-testkit\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n",
             "HELO" | "NOOP" => b"250 OK\r\n",
@@ -139,7 +148,14 @@ async fn session(stream: TcpStream, messages: Arc<Mutex<Vec<SmtpMessage>>>) -> s
             "DATA" => {
                 write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
                 envelope.data = read_data(&mut lines).await?;
-                let message = std::mem::replace(&mut envelope, SmtpMessage { from: String::new(), to: Vec::new(), data: String::new() });
+                let message = std::mem::replace(
+                    &mut envelope,
+                    SmtpMessage {
+                        from: String::new(),
+                        to: Vec::new(),
+                        data: String::new(),
+                    },
+                );
                 messages.lock().expect("the sink's lock").push(message);
                 b"250 OK: queued\r\n"
             }

@@ -34,4 +34,10 @@ pub trait App: Send + Sync + 'static {
     fn checks(&self, _core: &Core) -> Vec<Finding> {
         Vec::new()
     }
+
+    /// The OpenAPI description of this app's routes, merged into the core's
+    /// at `GET /api/openapi.json` (see [`crate::http::openapi`]).
+    fn openapi(&self) -> Option<utoipa::openapi::OpenApi> {
+        None
+    }
 }

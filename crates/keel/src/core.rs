@@ -1,6 +1,6 @@
 //! `Core`: the services built once from [`Settings`] and shared by every
-//! request: the database pool, the cache and the process lifecycle. Each
-//! service is built from its own settings section only.
+//! request: the database pool, the cache, the media store and the process
+//! lifecycle. Each service is built from its own settings section only.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -12,6 +12,7 @@ use crate::db::{Db, DbError};
 use crate::security::sessions::Sessions;
 use crate::security::signing::Signer;
 use crate::settings::Settings;
+use crate::storage::{MediaStore, StorageError};
 
 /// Whether the process is shutting down. Shared by the server (which sets
 /// it on SIGTERM) and `/readyz` (which then answers 503).
@@ -36,6 +37,7 @@ pub struct Core {
     pub settings: Arc<Settings>,
     pub db: Db,
     pub cache: Cache,
+    pub media: MediaStore,
     pub signer: Signer,
     pub sessions: Sessions,
     pub lifecycle: Lifecycle,
@@ -47,6 +49,8 @@ pub enum CoreError {
     Db(#[from] DbError),
     #[error(transparent)]
     Cache(#[from] CacheError),
+    #[error(transparent)]
+    Media(#[from] StorageError),
 }
 
 impl Core {
@@ -55,6 +59,7 @@ impl Core {
     pub async fn build(settings: Settings) -> Result<Self, CoreError> {
         let db = Db::connect(&settings.database).await?;
         let cache = Cache::connect(&settings.cache)?;
+        let media = MediaStore::from_settings(&settings.files)?;
         // Without a key (prod misconfigured) signing uses a throwaway one:
         // `check --deploy` reports the missing key and `serve` refuses to
         // start, but the commands that only inspect still run.
@@ -75,6 +80,7 @@ impl Core {
             settings: Arc::new(settings),
             db,
             cache,
+            media,
             signer,
             sessions,
             lifecycle: Lifecycle::default(),

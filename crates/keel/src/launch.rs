@@ -71,6 +71,7 @@ impl Keel {
         for app in apps {
             routes = routes.merge(app.routes(&core));
         }
+        routes = routes.merge(crate::http::openapi::router(apps));
         let exempt = apps
             .iter()
             .flat_map(|app| app.csrf_exempt().iter().map(|p| crate::security::csrf::RoutePattern(p)))

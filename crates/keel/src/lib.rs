@@ -13,6 +13,7 @@
 //! - [`launch`] — the one function that builds a server, for `serve` and tests
 //! - [`outbox`] — emails and webhooks enqueued in a transaction, delivered by a worker
 //! - [`staticfiles`] — built-in and extra static files, `collectstatic`, the `/static/` service
+//! - [`storage`] — media: a local folder or S3, streamed uploads, content sniffing, downloads
 //!
 //! # The path of a request
 //!
@@ -39,6 +40,7 @@ pub mod outbox;
 pub mod security;
 pub mod settings;
 pub mod staticfiles;
+pub mod storage;
 pub mod telemetry;
 
 pub use app::App;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::DefinitionError;
 
 /// The field types of SPEC section 3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldType {
     ShortText,
@@ -34,9 +34,11 @@ const LONG_TEXT_MAX: u32 = 20_000;
 const EMAIL_MAX: u32 = 254;
 
 /// A field as a client sends it: every member any type may have.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldInput {
+    /// Unique in the form: a lowercase letter, then lowercase letters, digits or `_`.
+    #[schema(pattern = "^[a-z][a-z0-9_]{0,63}$")]
     pub key: String,
     pub label: String,
     #[serde(rename = "type")]
@@ -45,16 +47,24 @@ pub struct FieldInput {
     pub required: bool,
     #[serde(default)]
     pub help: String,
+    /// Text and email types: the longest answer, in characters.
     pub max_length: Option<u32>,
+    /// Number, integer and date types: the smallest answer allowed.
+    #[schema(schema_with = crate::openapi::optional_bound)]
     pub min: Option<serde_json::Value>,
+    /// Number, integer and date types: the largest answer allowed.
+    #[schema(schema_with = crate::openapi::optional_bound)]
     pub max: Option<serde_json::Value>,
+    /// Choice types: the options, in order.
     pub options: Option<Vec<String>>,
+    /// File type: how many files one answer may hold.
     pub max_files: Option<u32>,
+    /// File type: the media types or `type/*` ranges accepted.
     pub accept: Option<Vec<String>>,
 }
 
 /// A validated field, as stored and as shown.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Field {
     pub key: String,
     pub label: String,
@@ -63,16 +73,22 @@ pub struct Field {
     pub required: bool,
     pub help: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(nullable = false)]
     pub max_length: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(schema_with = crate::openapi::bound)]
     pub min: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(schema_with = crate::openapi::bound)]
     pub max: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(nullable = false)]
     pub options: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(nullable = false)]
     pub max_files: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(nullable = false)]
     pub accept: Option<Vec<String>>,
 }
 

@@ -12,20 +12,25 @@ pub const MAX_FIELDS: usize = 100;
 pub const MAX_EMBED_ORIGINS: usize = 20;
 
 /// What a client sends to create a form.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FormInput {
     pub title: String,
     #[serde(default)]
     pub description: String,
+    /// The fields, in the order the form shows them.
     #[serde(default)]
     pub fields: Vec<FieldInput>,
     #[serde(default = "yes")]
+    #[schema(default = true)]
     pub accepting_responses: bool,
+    /// Email the owner on each response.
     #[serde(default)]
     pub notify_owner: bool,
+    /// Where each response is POSTed, signed (https in prod; no private addresses).
     #[serde(default)]
     pub webhook_url: Option<String>,
+    /// Origins allowed to embed the public form (CORS, without credentials).
     #[serde(default)]
     pub embed_origins: Vec<String>,
 }
@@ -36,15 +41,18 @@ fn yes() -> bool {
 
 /// What a client sends to change a form: only the members it names change.
 /// `webhook_url: null` removes the webhook.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FormPatch {
     pub title: Option<String>,
     pub description: Option<String>,
+    /// Replaces all the fields when given.
     pub fields: Option<Vec<FieldInput>>,
     pub accepting_responses: Option<bool>,
     pub notify_owner: Option<bool>,
+    /// `null` removes the webhook.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     pub webhook_url: Option<Option<String>>,
     pub embed_origins: Option<Vec<String>>,
 }

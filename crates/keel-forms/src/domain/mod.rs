@@ -6,6 +6,7 @@
 pub mod answers;
 pub mod field;
 pub mod form;
+pub mod media;
 pub mod slug;
 
 pub use answers::{validate_answers, AnswerError};

@@ -1,8 +1,13 @@
 //! The forms app's routes: one router per resource.
 
+mod accept;
+mod files;
+mod multipart;
+pub(crate) mod openapi;
 mod owner;
 mod public;
 mod responses;
+mod uploads;
 mod view;
 
 use axum::Router;
@@ -25,6 +30,7 @@ pub(crate) fn router(core: &Core) -> Router {
     Router::new()
         .merge(owner::router(state.clone()))
         .merge(responses::router(state.clone()))
+        .merge(files::router(state.clone()))
         .merge(public::router(state))
 }
 

@@ -3,7 +3,8 @@
 //! 404. PATCH changes only the members it names, then the whole definition
 //! is validated again.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+use keel::http::extract::ApiQuery;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -26,9 +27,12 @@ pub(super) fn router(state: FormsState) -> Router {
         .with_state(state)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct PageQuery {
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Items per page, 1 to 100 (clamped); 50 when absent.
     limit: Option<i64>,
 }
 
@@ -59,13 +63,42 @@ pub(crate) async fn forget_public(state: &FormsState, slug: &str) {
     }
 }
 
-async fn list_forms(State(state): State<FormsState>, user: CurrentUser, Query(page): Query<PageQuery>) -> Result<Json<serde_json::Value>, Problem> {
+#[utoipa::path(
+    get,
+    path = "/api/forms",
+    tag = "forms",
+    summary = "The owner's forms",
+    params(PageQuery),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "A page of forms, newest first.", body = crate::openapi::FormPage),
+        (status = 401, response = keel::http::openapi::Unauthorized),
+        keel::http::openapi::SiteErrors,
+    )
+)]
+async fn list_forms(State(state): State<FormsState>, user: CurrentUser, ApiQuery(page): ApiQuery<PageQuery>) -> Result<Json<serde_json::Value>, Problem> {
     let (before, limit) = page.parse()?;
     let (items, next) = forms::list_for_owner(&state.core.db, user.user.id, before, limit).await?;
     let items: Vec<_> = items.iter().map(view::owner_form).collect();
     Ok(Json(json!({ "items": items, "next_cursor": next.map(repo::encode_cursor) })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/forms",
+    tag = "forms",
+    summary = "Create a form",
+    description = "The definition is validated as a whole; each invalid member is one entry of the 422's `errors`.",
+    request_body = FormInput,
+    security(("session" = [], "csrf" = [])),
+    responses(
+        (status = 201, description = "The new form.", body = crate::openapi::Form),
+        (status = 401, response = keel::http::openapi::Unauthorized),
+        (status = 403, response = keel::http::openapi::Forbidden),
+        keel::http::openapi::JsonBodyErrors,
+        keel::http::openapi::SiteErrors,
+    )
+)]
 async fn create_form(State(state): State<FormsState>, user: CurrentUser, ApiJson(input): ApiJson<FormInput>) -> Result<Response, Problem> {
     let def = FormDefinition::parse(input, webhook_policy(&state)).map_err(definition_problem)?;
     let secret = def.webhook_url.as_ref().map(|_| new_webhook_secret());
@@ -74,6 +107,20 @@ async fn create_form(State(state): State<FormsState>, user: CurrentUser, ApiJson
     Ok((StatusCode::CREATED, Json(view::owner_form(&form))).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/forms/{id}",
+    tag = "forms",
+    summary = "One of the owner's forms",
+    params(("id" = uuid::Uuid, Path, description = "The form's id.")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The form.", body = crate::openapi::Form),
+        (status = 401, response = keel::http::openapi::Unauthorized),
+        (status = 404, response = keel::http::openapi::NotFound),
+        keel::http::openapi::SiteErrors,
+    )
+)]
 async fn get_form(State(state): State<FormsState>, user: CurrentUser, Path(id): Path<String>) -> Result<Json<serde_json::Value>, Problem> {
     let form = forms::get_for_owner(&state.core.db, user.user.id, parse_id(&id)?).await?.ok_or_else(Problem::not_found)?;
     Ok(Json(view::owner_form(&form)))
@@ -97,6 +144,24 @@ fn merge(def: &FormDefinition, patch: FormPatch) -> Result<FormInput, Problem> {
     })
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/forms/{id}",
+    tag = "forms",
+    summary = "Change a form",
+    description = "Changes only the members given, then validates the whole definition again.",
+    params(("id" = uuid::Uuid, Path, description = "The form's id.")),
+    request_body = FormPatch,
+    security(("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "The changed form.", body = crate::openapi::Form),
+        (status = 401, response = keel::http::openapi::Unauthorized),
+        (status = 403, response = keel::http::openapi::Forbidden),
+        (status = 404, response = keel::http::openapi::NotFound),
+        keel::http::openapi::JsonBodyErrors,
+        keel::http::openapi::SiteErrors,
+    )
+)]
 async fn update_form(
     State(state): State<FormsState>,
     user: CurrentUser,
@@ -120,9 +185,29 @@ async fn update_form(
     Ok(Json(view::owner_form(&form)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/forms/{id}",
+    tag = "forms",
+    summary = "Delete a form",
+    description = "Deletes the form and its responses.",
+    params(("id" = uuid::Uuid, Path, description = "The form's id.")),
+    security(("session" = [], "csrf" = [])),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, response = keel::http::openapi::Unauthorized),
+        (status = 403, response = keel::http::openapi::Forbidden),
+        (status = 404, response = keel::http::openapi::NotFound),
+        keel::http::openapi::SiteErrors,
+    )
+)]
 async fn delete_form(State(state): State<FormsState>, user: CurrentUser, Path(id): Path<String>) -> Result<StatusCode, Problem> {
-    let slug = forms::delete(&state.core.db, user.user.id, parse_id(&id)?).await?.ok_or_else(Problem::not_found)?;
+    let id = parse_id(&id)?;
+    let slug = forms::delete(&state.core.db, user.user.id, id)
+        .await?
+        .ok_or_else(Problem::not_found)?;
     forget_public(&state, &slug).await;
+    super::files::delete_form_files(&state, id).await;
     tracing::info!(form.slug = %slug, "form deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -14,34 +14,34 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
-use keel::http::extract::{is_json, parse_json, read_body};
-use keel::outbox::{self, EmailMessage, OutboxMessage, WebhookMessage};
+use axum::Router;
+use keel::http::extract::{is_json, parse_json, read_body_within};
 use keel::security::client_ip::ClientIp;
-use keel::Problem;
+use keel::{FieldError, Problem};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{view, FormsState};
-use crate::domain::{validate_answers, FormSlug};
-use crate::error::answers_problem;
+use super::accept::{accept, form_closed, Entry};
+use super::uploads::Uploads;
+use super::{multipart, view, FormsState};
+use crate::domain::FormSlug;
 use crate::repo::forms::{self, StoredForm};
-use crate::repo::responses;
 
 const TOKEN_SALT: &str = "keel.forms.submission";
 /// How long a public form stays cached when nothing invalidates it.
 const CACHE_TTL: Duration = Duration::from_secs(300);
 
 pub(super) fn router(state: FormsState) -> Router {
+    let limit = DefaultBodyLimit::max(multipart::route_limit(&state.core.settings.limits));
     Router::new()
         .route("/api/public/forms/{slug}", get(get_public_form))
-        .route("/api/public/forms/{slug}/responses", post(submit_response))
+        .route("/api/public/forms/{slug}/responses", post(submit_response).layer(limit))
         .with_state(state)
 }
 
@@ -101,6 +101,20 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/public/forms/{slug}",
+    tag = "public",
+    summary = "A published form",
+    description = "No cookies needed; CORS for the form's `embed_origins`, without credentials. \
+        Carries a signed submission token for this form.",
+    params(("slug" = String, Path, description = "The form's public slug.")),
+    responses(
+        (status = 200, description = "The form and a submission token.", body = crate::openapi::PublicForm),
+        (status = 404, response = keel::http::openapi::NotFound),
+        keel::http::openapi::SiteErrors,
+    )
+)]
 async fn get_public_form(State(state): State<FormsState>, Path(slug): Path<String>, headers: HeaderMap) -> Result<Response, Problem> {
     let slug = FormSlug::parse(&slug).ok_or_else(Problem::not_found)?;
     let cached = load_cached(&state, &slug).await?.ok_or_else(Problem::not_found)?;
@@ -113,17 +127,21 @@ async fn get_public_form(State(state): State<FormsState>, Path(slug): Path<Strin
     Ok(response)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Submission {
+    /// The token of the public form fetch.
     submission_token: String,
+    /// Answers by field key, validated against the form's fields.
     #[serde(default)]
+    #[schema(value_type = Object)]
     answers: Map<String, Value>,
+    /// The honeypot: leave it out or empty. A non-empty one is answered 201 and nothing is stored.
     #[serde(default, rename = "_hp")]
     honeypot: Option<String>,
 }
 
-fn check_token(state: &FormsState, token: &str, form_id: Uuid) -> Result<(), Problem> {
+pub(super) fn check_token(state: &FormsState, token: &str, form_id: Uuid) -> Result<(), Problem> {
     let age = i64::try_from(state.core.settings.security.submission_token_age.as_secs()).unwrap_or(i64::MAX);
     match state.core.signer.unsign_timestamped(TOKEN_SALT, token, age, now()) {
         Ok(id) if id == form_id.to_string() => Ok(()),
@@ -135,6 +153,28 @@ fn check_token(state: &FormsState, token: &str, form_id: Uuid) -> Result<(), Pro
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/public/forms/{slug}/responses",
+    tag = "public",
+    summary = "Submit a response",
+    description = "No cookies and no CSRF token: protected by the signed submission token, a honeypot and a rate limit \
+        per client address and form (KEEL_SUBMISSION_RATE). 201 only after the response is durably stored.",
+    params(("slug" = String, Path, description = "The form's public slug.")),
+    request_body(content(
+        (Submission = "application/json"),
+        (crate::openapi::MultipartSubmission = "multipart/form-data"),
+    )),
+    responses(
+        (status = 201, description = "Stored.", body = crate::openapi::SubmissionCreated),
+        (status = 403, response = keel::http::openapi::Forbidden),
+        (status = 404, response = keel::http::openapi::NotFound),
+        (status = 409, response = keel::http::openapi::Conflict),
+        (status = 429, response = keel::http::openapi::TooManyRequests),
+        keel::http::openapi::JsonBodyErrors,
+        keel::http::openapi::SiteErrors,
+    )
+)]
 async fn submit_response(
     State(state): State<FormsState>,
     Path(slug): Path<String>,
@@ -148,97 +188,47 @@ async fn submit_response(
     if let Err(retry) = state.submissions.hit(&subject).await {
         return Err(Problem::too_many_requests(retry.0));
     }
-    if !is_json(&request) {
-        return Err(Problem::unsupported_media_type("Submit application/json."));
-    }
-    let submission: Submission = parse_json(&read_body(request).await?)?;
-    let mut response = accept(&state, &form, submission).await?;
+    let uploads = Uploads::new(state.core.media.clone(), Uuid::new_v4());
+    let (submission, uploads) = read_submission(&state, &form, request, uploads).await?;
+    let entry = Entry {
+        token: submission.submission_token,
+        answers: submission.answers,
+        honeypot: submission.honeypot,
+    };
+    let mut response = accept(&state, &form, entry, uploads).await?;
     public_headers(&mut response, &form.definition.embed_origins, origin.as_ref());
     Ok(response)
 }
 
-/// Checks and stores one submission; 201 only after the commit.
-async fn accept(state: &FormsState, form: &StoredForm, submission: Submission) -> Result<Response, Problem> {
-    if submission.honeypot.as_deref().is_some_and(|h| !h.is_empty()) {
-        tracing::info!(form.id = %form.id, "honeypot submission dropped");
-        return Ok(created(Uuid::new_v4()));
-    }
-    check_token(state, &submission.submission_token, form.id)?;
-    if !form.definition.accepting_responses {
-        return Err(Problem::conflict("form-closed", "This form is not accepting responses."));
-    }
-    let answers = validate_answers(&form.definition.fields, submission.answers, &Default::default()).map_err(answers_problem)?;
-    let messages = side_effects(state, form, &answers).await?;
-    let mut tx = state.core.db.begin().await?;
-    let (id, created_at) = responses::insert(&mut tx, form.id, &answers).await?;
-    for message in messages {
-        outbox::enqueue(&mut tx, &message.finish(id, created_at)).await?;
-    }
-    tx.commit().await?;
-    tracing::info!(form.id = %form.id, response.id = %id, "response stored");
-    Ok(created(id))
-}
-
-fn created(id: Uuid) -> Response {
-    (StatusCode::CREATED, Json(json!({ "id": id }))).into_response()
-}
-
-/// A side effect whose payload needs the response id.
-enum Pending {
-    Email { to: String, subject: String, text: String },
-    Webhook { url: String, secret: String, payload: Value },
-}
-
-impl Pending {
-    fn finish(self, id: Uuid, created_at: chrono::DateTime<chrono::Utc>) -> OutboxMessage {
-        match self {
-            Pending::Email { to, subject, text } => OutboxMessage::Email(EmailMessage {
-                to: vec![to],
-                subject,
-                text: format!("{text}\nResponse id: {id}\n"),
-            }),
-            Pending::Webhook { url, secret, mut payload } => {
-                payload["response"]["id"] = json!(id);
-                payload["response"]["created_at"] = json!(created_at);
-                OutboxMessage::Webhook(WebhookMessage {
-                    url,
-                    secret,
-                    event: "response.created".to_owned(),
-                    payload,
-                })
-            }
+/// The submission as JSON (within `KEEL_MAX_BODY_BYTES`), or as multipart
+/// with its files streamed into the media store (see `multipart`).
+async fn read_submission(
+    state: &FormsState,
+    form: &StoredForm,
+    request: Request,
+    uploads: Uploads,
+) -> Result<(Submission, Uploads), Problem> {
+    if multipart::is_multipart(&request) {
+        if !form.definition.accepting_responses {
+            return Err(form_closed());
         }
+        let (parts, uploads) = multipart::receive(state, form, request, uploads).await?;
+        let Some(submission_token) = parts.token else {
+            uploads.discard().await;
+            let missing = FieldError::new("submission_token", "missing part `submission_token`");
+            return Err(Problem::invalid(vec![missing]));
+        };
+        let submission = Submission {
+            submission_token,
+            answers: parts.answers,
+            honeypot: parts.honeypot,
+        };
+        return Ok((submission, uploads));
     }
-}
-
-async fn side_effects(state: &FormsState, form: &StoredForm, answers: &Map<String, Value>) -> Result<Vec<Pending>, Problem> {
-    let def = &form.definition;
-    let mut pending = Vec::new();
-    if def.notify_owner {
-        if let Some(owner) = keel::accounts::users::find_by_id(&state.core.db, form.owner_id).await? {
-            let mut text = format!("A new response arrived for \"{}\".\n\n", def.title);
-            for field in &def.fields {
-                if let Some(value) = answers.get(&field.key) {
-                    text.push_str(&format!("{}: {}\n", field.label, crate::csv::plain(value)));
-                }
-            }
-            pending.push(Pending::Email {
-                to: owner.email,
-                subject: format!("New response: {}", def.title),
-                text,
-            });
-        }
+    if !is_json(&request) {
+        let expected = "Submit application/json or multipart/form-data.";
+        return Err(Problem::unsupported_media_type(expected));
     }
-    if let (Some(url), Some(secret)) = (&def.webhook_url, &form.webhook_secret) {
-        pending.push(Pending::Webhook {
-            url: url.clone(),
-            secret: secret.clone(),
-            payload: json!({
-                "event": "response.created",
-                "form": { "id": form.id, "slug": form.slug },
-                "response": { "answers": answers },
-            }),
-        });
-    }
-    Ok(pending)
+    let body = read_body_within(request, state.core.settings.limits.max_body_bytes).await?;
+    Ok((parse_json(&body)?, uploads))
 }

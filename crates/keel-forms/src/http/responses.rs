@@ -3,7 +3,8 @@
 //! are.
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+use keel::http::extract::ApiQuery;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -18,7 +19,7 @@ use super::{view, FormsState};
 use crate::csv::{neutralise, plain};
 use crate::domain::Field;
 use crate::error::parse_id;
-use crate::repo::{self, forms, responses};
+use crate::repo::{self, files, forms, responses};
 
 /// Rows fetched per round trip of the export.
 const EXPORT_BATCH: i64 = 500;
@@ -30,16 +31,36 @@ pub(super) fn router(state: FormsState) -> Router {
         .with_state(state)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/forms/{id}/responses",
+    tag = "responses",
+    summary = "A form's responses",
+    params(("id" = uuid::Uuid, Path, description = "The form's id."), super::owner::PageQuery),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "A page of responses, newest first.", body = crate::openapi::ResponsePage),
+        (status = 400, response = keel::http::openapi::BadRequest),
+        (status = 401, response = keel::http::openapi::Unauthorized),
+        (status = 404, response = keel::http::openapi::NotFound),
+        keel::http::openapi::SiteErrors,
+    )
+)]
 async fn list_responses(
     State(state): State<FormsState>,
     user: CurrentUser,
     Path(id): Path<String>,
-    Query(page): Query<PageQuery>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let (before, limit) = page.parse()?;
     let form = forms::get_for_owner(&state.core.db, user.user.id, parse_id(&id)?).await?.ok_or_else(Problem::not_found)?;
     let (items, next) = responses::page(&state.core.db, form.id, before, limit).await?;
-    let items: Vec<_> = items.iter().map(view::response).collect();
+    let ids: Vec<_> = items.iter().map(|r| r.id).collect();
+    let files = files::for_responses(&state.core.db, &ids).await?;
+    let items: Vec<_> = items
+        .iter()
+        .map(|r| view::response(r, files.get(&r.id).map(Vec::as_slice).unwrap_or_default()))
+        .collect();
     Ok(Json(json!({ "items": items, "next_cursor": next.map(repo::encode_cursor) })))
 }
 
@@ -67,6 +88,23 @@ fn rows(fields: &[Field], batch: &[responses::StoredResponse]) -> Bytes {
     Bytes::from(out)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/forms/{id}/responses.csv",
+    tag = "responses",
+    summary = "A form's responses as CSV",
+    description = "Streamed. Columns `response_id`, `created_at`, then one per field in form order headed by its label; \
+        every cell, labels included, is neutralised against spreadsheet formulas.",
+    params(("id" = uuid::Uuid, Path, description = "The form's id.")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The CSV file, as an attachment.", body = String, content_type = "text/csv",
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"responses-<slug>.csv\"`"))),
+        (status = 401, response = keel::http::openapi::Unauthorized),
+        (status = 404, response = keel::http::openapi::NotFound),
+        keel::http::openapi::SiteErrors,
+    )
+)]
 async fn export_responses_csv(State(state): State<FormsState>, user: CurrentUser, Path(id): Path<String>) -> Result<Response, Problem> {
     let form = forms::get_for_owner(&state.core.db, user.user.id, parse_id(&id)?).await?.ok_or_else(Problem::not_found)?;
     let fields = form.definition.fields.clone();

@@ -2,6 +2,7 @@
 
 use serde_json::{json, Value};
 
+use crate::repo::files::StoredFile;
 use crate::repo::forms::StoredForm;
 use crate::repo::responses::StoredResponse;
 
@@ -38,11 +39,23 @@ pub(crate) fn public_form(form: &StoredForm) -> Value {
     })
 }
 
-pub(crate) fn response(r: &StoredResponse) -> Value {
+pub(crate) fn response(r: &StoredResponse, files: &[StoredFile]) -> Value {
     json!({
         "id": r.id,
         "created_at": r.created_at,
         "answers": r.answers,
-        "files": [],
+        "files": files.iter().map(file).collect::<Vec<_>>(),
+    })
+}
+
+/// A file of a response; its bytes are at
+/// `/api/forms/{form}/responses/{response}/files/{id}`.
+pub(crate) fn file(f: &StoredFile) -> Value {
+    json!({
+        "id": f.id,
+        "field": f.field_key,
+        "name": f.name,
+        "size": f.size,
+        "content_type": f.content_type,
     })
 }

@@ -1,6 +1,7 @@
 //! The only SQL of the forms app. Every owner-facing query names the owner,
 //! so another user's form is simply not found (404, never 403).
 
+pub mod files;
 pub mod forms;
 pub mod responses;
 

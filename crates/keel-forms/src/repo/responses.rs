@@ -33,7 +33,17 @@ pub async fn insert(
     form_id: Uuid,
     answers: &Map<String, Value>,
 ) -> Result<(Uuid, DateTime<Utc>), DbError> {
-    let id = Uuid::new_v4();
+    insert_with_id(tx, Uuid::new_v4(), form_id, answers).await
+}
+
+/// Inserts a response whose id was chosen beforehand (its files were
+/// stored under it while the body arrived); returns its id and time.
+pub async fn insert_with_id(
+    tx: &mut Tx,
+    id: Uuid,
+    form_id: Uuid,
+    answers: &Map<String, Value>,
+) -> Result<(Uuid, DateTime<Utc>), DbError> {
     let now = Utc::now();
     let answers = serde_json::to_string(answers).unwrap_or_else(|_| "{}".to_owned());
     keel::on_tx!(tx, conn => {

@@ -50,10 +50,12 @@ pub fn router(core: &Core, policy: &Policy) -> Router {
         .with_state(state)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Credentials {
+    #[schema(format = Email, example = "ada@example.com")]
     email: String,
+    #[schema(format = Password)]
     password: String,
 }
 
@@ -79,7 +81,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     }
 }
 
-fn user_body(user: &User) -> serde_json::Value {
+pub(crate) fn user_body(user: &User) -> serde_json::Value {
     serde_json::json!({ "id": user.id, "email": user.email, "is_superuser": user.is_superuser })
 }
 
@@ -115,6 +117,22 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
     tokio::task::spawn_blocking(work).await.map_err(|_| Problem::internal())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/signup",
+    tag = "accounts",
+    summary = "Sign up",
+    description = "Creates an account (when KEEL_SIGNUP_OPEN) and logs it in: a new session and a new CSRF secret.",
+    request_body = Credentials,
+    security(("csrf" = [])),
+    responses(
+        (status = 201, description = "Signed up and logged in; `Set-Cookie` sets `sessionid` and a new `csrftoken`.",
+            body = crate::http::openapi::User),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        crate::http::openapi::JsonBodyErrors,
+        crate::http::openapi::SiteErrors,
+    )
+)]
 async fn signup(
     State(state): State<AccountsState>,
     headers: HeaderMap,
@@ -144,6 +162,25 @@ async fn signup(
     start_session(&state, &headers, &user, StatusCode::CREATED).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    tag = "accounts",
+    summary = "Log in",
+    description = "Starts a new session (a new id; the old one is deleted) and a new CSRF secret. \
+        Failed attempts are limited per account and per client address (KEEL_LOGIN_RATE).",
+    request_body = Credentials,
+    security(("csrf" = [])),
+    responses(
+        (status = 200, description = "Logged in; `Set-Cookie` sets `sessionid` and a new `csrftoken`.",
+            body = crate::http::openapi::User),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 429, response = crate::http::openapi::TooManyRequests),
+        crate::http::openapi::JsonBodyErrors,
+        crate::http::openapi::SiteErrors,
+    )
+)]
 async fn login(
     State(state): State<AccountsState>,
     ClientIp(address): ClientIp,
@@ -186,6 +223,19 @@ async fn login(
     start_session(&state, &headers, &user, StatusCode::OK).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    tag = "accounts",
+    summary = "Log out",
+    description = "Deletes the session on the server and expires the cookie; answers the same without a session.",
+    security(("csrf" = [])),
+    responses(
+        (status = 204, description = "Logged out; `Set-Cookie` expires `sessionid`."),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        crate::http::openapi::SiteErrors,
+    )
+)]
 async fn logout(State(state): State<AccountsState>, headers: HeaderMap) -> Result<Response, Problem> {
     let sessions = &state.core.sessions;
     if let Some(cookie) = cookies::get(&headers, COOKIE_NAME) {
@@ -198,6 +248,18 @@ async fn logout(State(state): State<AccountsState>, headers: HeaderMap) -> Resul
     Ok(response)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/auth/me",
+    tag = "accounts",
+    summary = "The current user",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The logged-in user.", body = crate::http::openapi::User),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        crate::http::openapi::SiteErrors,
+    )
+)]
 async fn me(current: CurrentUser) -> Json<serde_json::Value> {
     Json(user_body(&current.user))
 }

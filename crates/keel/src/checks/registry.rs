@@ -214,6 +214,20 @@ pub static STATIC_MANIFEST: Check = Check {
     hint: "Run `keel collectstatic --no-input` in every release, after the code and settings are in place and before `keel serve`.",
 };
 
+pub static EMAIL_UNUSABLE: Check = Check {
+    id: "keel.email.E001",
+    level: Level::Error,
+    deploy: false,
+    hint: "Fix KEEL_EMAIL_URL (smtp://user:pass@host:587?tls=starttls|opportunistic|none, smtps://…, console://, file://dir) and KEEL_DEFAULT_FROM_EMAIL; `keel sendtestemail ADDR` tries them.",
+};
+
+pub static WEBHOOK_PRIVATE_IN_PROD: Check = Check {
+    id: "keel.outbox.W101",
+    level: Level::Warning,
+    deploy: true,
+    hint: "Unset KEEL_WEBHOOK_ALLOW_PRIVATE in production: with it, any form owner can make the server call internal services and the cloud metadata address (SSRF).",
+};
+
 /// All checks, for `keel check --list` and the uniqueness test.
 pub static ALL: &[&Check] = &[
     &DB_UNREACHABLE,
@@ -243,6 +257,8 @@ pub static ALL: &[&Check] = &[
     &CONSOLE_EMAIL_IN_PROD,
     &DEFAULT_SENDER,
     &NO_ADMINS,
+    &EMAIL_UNUSABLE,
+    &WEBHOOK_PRIVATE_IN_PROD,
     &STATIC_MANIFEST,
 ];
 

@@ -17,6 +17,7 @@ pub async fn run(core: &Core, apps: &[Box<dyn App>], deploy: bool) -> Vec<Findin
     let mut findings = Vec::new();
     settings_checks(core, &mut findings);
     super::deploy::public_url_checks(&core.settings, &mut findings);
+    findings.extend(crate::outbox::checks::findings(&core.settings));
     if deploy {
         findings.extend(super::deploy::deploy_checks(&core.settings));
     }

@@ -41,6 +41,28 @@ pub async fn read_body(request: Request) -> Result<Bytes, Problem> {
     })
 }
 
+/// Reads the body within `limit` bytes, whatever the route's own limit is
+/// (a route that also takes large multipart bodies still holds its JSON
+/// to `KEEL_MAX_BODY_BYTES`).
+pub async fn read_body_within(request: Request, limit: u64) -> Result<Bytes, Problem> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let too_large = || Problem::payload_too_large("The request body is larger than this endpoint accepts.");
+    let declared = request
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let limited = http_body_util::Limited::new(request.into_body(), limit);
+    match http_body_util::BodyExt::collect(limited).await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(err) if err.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Err(_) => Err(Problem::bad_request("The request body could not be read.")),
+    }
+}
+
 /// Parses JSON into `T`, telling a syntax error (400) from a shape error (422).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
@@ -96,6 +118,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         }
         let bytes = read_body(request).await.map_err(IntoResponse::into_response)?;
         parse_json(&bytes).map(ApiJson).map_err(IntoResponse::into_response)
+    }
+}
+
+/// A query string, deserialized into `T`; a malformed one is a 400 problem
+/// naming the parameter (axum's own `Query` answers `text/plain`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut http::request::Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(query)
+            .map(ApiQuery)
+            .map_err(|err| Problem::bad_request(format!("The query string is not valid: {err}.")))
     }
 }
 

@@ -6,6 +6,7 @@ pub mod error_pages;
 mod errors;
 pub mod extract;
 pub mod observe;
+pub mod openapi;
 pub mod ops;
 pub mod problem;
 pub mod server;

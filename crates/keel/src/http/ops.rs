@@ -28,6 +28,18 @@ pub fn router(core: Core) -> Router {
         .with_state(core)
 }
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    summary = "Liveness",
+    description = "The process is alive. No I/O; answers on any Host and over plain http.",
+    responses(
+        (status = 200, description = "Alive.", body = super::openapi::Health),
+        (status = 500, response = super::openapi::InternalError),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
 async fn healthz() -> Response {
     no_store(Json(json!({"status": "ok"})).into_response())
 }
@@ -46,6 +58,25 @@ async fn probe<E>(future: impl std::future::Future<Output = Result<(), E>>) -> &
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    summary = "Readiness",
+    description = "The database and cache answer. 503 from the moment a shutdown begins, so a load balancer stops sending.",
+    responses(
+        (status = 200, description = "Ready.", body = super::openapi::Readiness),
+        (status = 500, response = super::openapi::InternalError),
+        (status = 503, description = "Not ready: a dependency is down or the server is shutting down \
+            (a Readiness body), or the probe itself timed out (a Problem).",
+            headers(("Retry-After" = u64, description = "Seconds to wait before probing again.")),
+            content(
+                (super::openapi::Readiness = "application/json"),
+                (super::problem::ProblemBody = "application/problem+json"),
+            )
+        ),
+    )
+)]
 async fn readyz(State(core): State<Core>) -> Response {
     if core.lifecycle.is_shutting_down() {
         return not_ready(json!({"status": "shutting_down"}));

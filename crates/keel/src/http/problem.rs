@@ -15,8 +15,9 @@ use serde::Serialize;
 use super::observe::current_request_id;
 
 /// One invalid field of a 400/422 answer.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FieldError {
+    /// The member, as a path such as `title`, `fields[1].key` or `answers.email`.
     pub field: String,
     pub message: String,
 }
@@ -37,15 +38,22 @@ impl FieldError {
 pub struct Problem(Box<ProblemBody>);
 
 /// The members of a problem.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Problem, description = "An error (RFC 9457 problem details), sent as application/problem+json.")]
 pub struct ProblemBody {
     #[serde(rename = "type")]
+    #[schema(value_type = String, format = "uri", example = "urn:keel:problem:not-found")]
     pub kind: Cow<'static, str>,
+    #[schema(value_type = String, example = "Not Found")]
     pub title: Cow<'static, str>,
     #[serde(serialize_with = "serialize_status")]
+    #[schema(value_type = u16, minimum = 400, maximum = 599)]
     pub status: StatusCode,
     pub detail: String,
+    /// Equals the `x-request-id` response header and the access-log line.
+    #[schema(required = true)]
     pub request_id: Option<String>,
+    /// The invalid members, on validation errors (400/422) only.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     #[serde(skip)]

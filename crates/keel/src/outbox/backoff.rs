@@ -61,7 +61,10 @@ mod tests {
         let mut rng = rand::thread_rng();
         for attempt in 1..=10 {
             let delays: Vec<Duration> = (0..200).map(|_| backoff.delay(attempt, &mut rng)).collect();
-            assert!(delays.iter().all(|d| *d <= backoff.ceiling(attempt)), "attempt {attempt}");
+            assert!(
+                delays.iter().all(|d| *d <= backoff.ceiling(attempt)),
+                "attempt {attempt}"
+            );
             let first = delays[0];
             assert!(delays.iter().any(|d| *d != first), "attempt {attempt} is randomized");
         }

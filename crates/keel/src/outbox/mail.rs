@@ -90,7 +90,9 @@ impl std::fmt::Debug for Mailer {
             Transport::File(_) => "file",
             Transport::Smtp(_) => "smtp",
         };
-        f.debug_struct("Mailer").field("backend", &backend).finish_non_exhaustive()
+        f.debug_struct("Mailer")
+            .field("backend", &backend)
+            .finish_non_exhaustive()
     }
 }
 
@@ -113,9 +115,7 @@ impl Mailer {
         match &self.transport {
             Transport::Console => print_to_console(&email),
             Transport::File(dir) => {
-                tokio::fs::create_dir_all(dir)
-                    .await
-                    .map_err(MailError::Folder)?;
+                tokio::fs::create_dir_all(dir).await.map_err(MailError::Folder)?;
                 let transport = AsyncFileTransport::<Tokio1Executor>::new(dir);
                 transport.send(email).await.map(drop).map_err(MailError::File)
             }
@@ -168,7 +168,11 @@ fn smtp_transport(raw: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailE
         ("smtp", None | Some("starttls" | "required")) => (Tls::Required(params()?), 587),
         ("smtp", Some("opportunistic")) => (Tls::Opportunistic(params()?), 587),
         ("smtp", Some("none")) => (Tls::None, 25),
-        (_, Some(_)) => return Err(bad("tls must be starttls, opportunistic or none (smtps:// is always TLS)")),
+        (_, Some(_)) => {
+            return Err(bad(
+                "tls must be starttls, opportunistic or none (smtps:// is always TLS)",
+            ))
+        }
         _ => return Err(bad("the scheme must be smtp or smtps")),
     };
     let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
@@ -177,8 +181,8 @@ fn smtp_transport(raw: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailE
         .timeout(Some(SMTP_TIMEOUT));
     if !url.username().is_empty() {
         let user = percent_decode(url.username()).ok_or_else(|| bad("the user name is not valid UTF-8"))?;
-        let password = percent_decode(url.password().unwrap_or_default())
-            .ok_or_else(|| bad("the password is not valid UTF-8"))?;
+        let password =
+            percent_decode(url.password().unwrap_or_default()).ok_or_else(|| bad("the password is not valid UTF-8"))?;
         builder = builder.credentials(Credentials::new(user, password));
     }
     Ok(builder.build())

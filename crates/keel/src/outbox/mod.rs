@@ -12,6 +12,7 @@
 //! - [`mail`] — email through lettre: SMTP, console or file backend
 //! - [`webhook`] — signed JSON POSTs
 //! - [`ssrf`] — which webhook URLs and addresses may be reached
+//! - [`checks`] — unusable mail settings, the SSRF guard off in prod
 //!
 //! Delivery is at least once: a worker that dies between delivering and
 //! recording leaves the message to be delivered again after its lease
@@ -22,6 +23,7 @@
 //! send and to whom.
 
 pub mod backoff;
+pub mod checks;
 pub mod mail;
 pub mod ssrf;
 pub mod store;

@@ -64,7 +64,9 @@ fn check_literal(ip: IpAddr, allow_private: bool) -> Result<(), String> {
 /// The addresses a webhook request may connect to, looked up now and
 /// vetted (all of them, unless private addresses are allowed).
 pub async fn resolve(url: &Url, allow_private: bool) -> Result<Vec<SocketAddr>, SsrfError> {
-    let host = url.host().ok_or_else(|| SsrfError::InvalidUrl("the URL has no host".to_owned()))?;
+    let host = url
+        .host()
+        .ok_or_else(|| SsrfError::InvalidUrl("the URL has no host".to_owned()))?;
     let port = url
         .port_or_known_default()
         .ok_or_else(|| SsrfError::InvalidUrl("the URL has no port".to_owned()))?;
@@ -181,7 +183,11 @@ mod tests {
             ("fe80::1", Some("link-local"), "v6 link-local"),
             ("ff02::1", Some("multicast"), "v6 multicast"),
             ("::ffff:127.0.0.1", Some("loopback"), "v4-mapped loopback"),
-            ("64:ff9b::a9fe:a9fe", Some("link-local"), "NAT64 of the metadata address"),
+            (
+                "64:ff9b::a9fe:a9fe",
+                Some("link-local"),
+                "NAT64 of the metadata address",
+            ),
             ("2002:0a00:0001::", Some("private"), "6to4 of 10.0.0.1"),
             ("2606:4700:4700::1111", None, "public v6"),
         ];

@@ -169,7 +169,17 @@ pub async fn mark_failed(db: &Db, claimed: &Claimed, retry_at: Option<i64>, reas
     Ok(affected == 1)
 }
 
-type EntryRow = (Uuid, String, String, i32, i64, Option<i64>, Option<String>, i64, Option<i64>);
+type EntryRow = (
+    Uuid,
+    String,
+    String,
+    i32,
+    i64,
+    Option<i64>,
+    Option<String>,
+    i64,
+    Option<i64>,
+);
 
 /// The row of one message, without its payload.
 pub async fn find(db: &Db, id: Uuid) -> Result<Option<Entry>, DbError> {
@@ -182,18 +192,20 @@ pub async fn find(db: &Db, id: Uuid) -> Result<Option<Entry>, DbError> {
         .fetch_optional(pool)
         .await?
     });
-    row.map(|(id, kind, status, attempts, next_attempt_at, locked_until, last_error, created_at, delivered_at)| {
-        Ok(Entry {
-            id,
-            kind,
-            status: Status::parse(&status)?,
-            attempts,
-            next_attempt_at,
-            locked_until,
-            last_error,
-            created_at,
-            delivered_at,
-        })
-    })
+    row.map(
+        |(id, kind, status, attempts, next_attempt_at, locked_until, last_error, created_at, delivered_at)| {
+            Ok(Entry {
+                id,
+                kind,
+                status: Status::parse(&status)?,
+                attempts,
+                next_attempt_at,
+                locked_until,
+                last_error,
+                created_at,
+                delivered_at,
+            })
+        },
+    )
     .transpose()
 }

@@ -120,6 +120,10 @@ mod tests {
         };
         assert_eq!(signature("secret", 1_700_000_000, "{}"), expected);
         assert_ne!(signature("other", 1_700_000_000, "{}"), expected, "the key matters");
-        assert_ne!(signature("secret", 1_700_000_001, "{}"), expected, "the timestamp matters");
+        assert_ne!(
+            signature("secret", 1_700_000_001, "{}"),
+            expected,
+            "the timestamp matters"
+        );
     }
 }

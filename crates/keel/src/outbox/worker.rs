@@ -72,10 +72,12 @@ impl Worker {
     }
 
     pub fn spawn_with(core: Core, config: WorkerConfig) -> WorkerHandle {
-        let mailer = Mailer::from_settings(&core.settings.email).map(Arc::new).map_err(|err| {
-            tracing::error!(error = %err, "the outbox cannot send email until the settings are fixed");
-            err.to_string()
-        });
+        let mailer = Mailer::from_settings(&core.settings.email)
+            .map(Arc::new)
+            .map_err(|err| {
+                tracing::error!(error = %err, "the outbox cannot send email until the settings are fixed");
+                err.to_string()
+            });
         let (stop, stopped) = watch::channel(false);
         let context = Context { core, mailer, config };
         let task = tokio::spawn(async move { context.run(stopped).await });
@@ -101,10 +103,15 @@ impl WorkerHandle {
         }
     }
 
-    /// Like [`WorkerHandle::stop`], giving up (and aborting) after `limit`;
-    /// false when it had to give up.
-    pub async fn stop_within(self, limit: Duration) -> bool {
-        let stopped = tokio::time::timeout(limit, self.stop()).await.is_ok();
+    /// Like [`WorkerHandle::stop`], giving up (and aborting the worker)
+    /// after `limit`; false when it had to give up.
+    pub async fn stop_within(mut self, limit: Duration) -> bool {
+        let _ = self.stop.send(true);
+        let Some(task) = self.task.as_mut() else {
+            return true;
+        };
+        // On time out the handle is still held, so dropping `self` aborts.
+        let stopped = tokio::time::timeout(limit, task).await.is_ok();
         if !stopped {
             tracing::warn!("outbox worker did not stop in time; its claims will be retried after their lease");
         }
@@ -153,7 +160,10 @@ impl Context {
                 Err(err) => {
                     errors = errors.saturating_add(1);
                     tracing::warn!(error = %err, consecutive_errors = errors, "outbox worker cannot read the outbox");
-                    self.config.poll_interval.saturating_mul(1 << errors.min(8)).min(MAX_ERROR_PAUSE)
+                    self.config
+                        .poll_interval
+                        .saturating_mul(1 << errors.min(8))
+                        .min(MAX_ERROR_PAUSE)
                 }
             };
             tokio::select! {
@@ -185,7 +195,11 @@ impl Context {
             // until the attempts ran out: give up rather than loop forever.
             Err(Failure::new("attempts exhausted by interrupted deliveries", true))
         } else {
-            self.deliver(&claimed).await
+            // Ending well within the lease keeps a slow receiver from
+            // making another worker take the message over mid-delivery.
+            tokio::time::timeout(self.config.lease / 2, self.deliver(&claimed))
+                .await
+                .unwrap_or_else(|_| Err(Failure::new("delivery took longer than half the lease", false)))
         };
         let recorded = match outcome {
             Ok(()) => self.record_delivery(&claimed).await,

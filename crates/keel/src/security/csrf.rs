@@ -160,6 +160,18 @@ pub fn new_cookie(policy: &Policy) -> (String, HeaderValue) {
 
 /// `GET /api/csrf`: a fresh masked token for the cookie's secret (a new
 /// secret and cookie when there is none or it is malformed).
+#[utoipa::path(
+    get,
+    path = "/api/csrf",
+    tag = "security",
+    summary = "A CSRF token",
+    description = "A fresh masked token for unsafe requests (send it as `X-CSRFToken`), and the `csrftoken` cookie holding its secret (a new one when there is none).",
+    responses(
+        (status = 200, description = "The token; `Set-Cookie` sets `csrftoken`.", body = crate::http::openapi::CsrfToken,
+            headers(("Set-Cookie" = String, description = "`csrftoken=…`, the secret the token unmasks to."))),
+        crate::http::openapi::SiteErrors,
+    )
+)]
 pub async fn get_csrf(axum::Extension(policy): axum::Extension<Policy>, headers: HeaderMap) -> Response {
     let existing = cookies::get(&headers, COOKIE_NAME).filter(|s| csrf_token::is_secret(s));
     let (secret, cookie) = match existing {

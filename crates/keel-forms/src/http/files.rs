@@ -1,0 +1,94 @@
+//! `GET /api/forms/{id}/responses/{rid}/files/{fid}`: an uploaded file, for
+//! the form's owner only (the query names the owner, so another user's
+//! file is 404 like everything else of theirs). The answer itself (an
+//! attachment, `nosniff`, a sandbox CSP, Range, or `X-Accel-Redirect`
+//! behind nginx) is the core's `keel::storage::download`.
+//!
+//! Objects live under `forms/<form id>/`, so deleting a form deletes them
+//! by that prefix once its rows are gone.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use keel::accounts::CurrentUser;
+use keel::storage::download::{self, Download};
+use keel::storage::ObjectKey;
+use keel::Problem;
+use uuid::Uuid;
+
+use super::FormsState;
+use crate::error::parse_id;
+use crate::repo::files;
+
+pub(super) fn router(state: FormsState) -> Router {
+    Router::new()
+        .route("/api/forms/{id}/responses/{rid}/files/{fid}", get(download_file))
+        .with_state(state)
+}
+
+/// The prefix of every object of form `id`.
+fn form_prefix(id: Uuid) -> Option<ObjectKey> {
+    ObjectKey::parse(&format!("forms/{id}"))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/forms/{id}/responses/{rid}/files/{fid}",
+    tag = "responses",
+    summary = "An uploaded file",
+    description = "Always an attachment with `nosniff` and a sandboxing CSP; markup types are sent as \
+        application/octet-stream. A single byte `Range` gets 206. HEAD answers the headers only.",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The form's id."),
+        ("rid" = uuid::Uuid, Path, description = "The response's id."),
+        ("fid" = uuid::Uuid, Path, description = "The file's id (`files[].id` of the response)."),
+    ),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The file.", content_type = "*/*", body = crate::openapi::FileBytes,
+            headers(("Content-Disposition" = String, description = "`attachment` with the sanitised original name."))),
+        (status = 206, description = "The requested byte range of the file.", content_type = "*/*",
+            body = crate::openapi::FileBytes,
+            headers(("Content-Range" = String, description = "`bytes first-last/size`."))),
+        (status = 401, response = keel::http::openapi::Unauthorized),
+        (status = 404, response = keel::http::openapi::NotFound),
+        (status = 416, response = keel::http::openapi::RangeNotSatisfiable),
+        keel::http::openapi::SiteErrors,
+    )
+)]
+async fn download_file(
+    State(state): State<FormsState>,
+    user: CurrentUser,
+    Path((id, rid, fid)): Path<(String, String, String)>,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let (id, rid, fid) = (parse_id(&id)?, parse_id(&rid)?, parse_id(&fid)?);
+    let file = files::get_for_owner(&state.core.db, user.user.id, id, rid, fid)
+        .await?
+        .ok_or_else(Problem::not_found)?;
+    let key = ObjectKey::parse(&file.storage_key).ok_or_else(|| {
+        tracing::error!(file.id = %file.id, "a stored file has an invalid storage key");
+        Problem::internal()
+    })?;
+    let wanted = Download {
+        key: &key,
+        name: &file.name,
+        content_type: &file.content_type,
+    };
+    let accel = state.core.settings.files.media_accel_redirect.as_deref();
+    Ok(download::respond(&state.core.media, wanted, &method, &headers, accel).await?)
+}
+
+/// Deletes the objects of a deleted form. Its rows are gone already, so a
+/// failure here leaves only unreachable bytes: logged, not an error.
+pub(super) async fn delete_form_files(state: &FormsState, id: Uuid) {
+    let Some(prefix) = form_prefix(id) else { return };
+    match state.core.media.delete_prefix(&prefix).await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(form.id = %id, files = count, "form files deleted"),
+        Err(err) => tracing::warn!(form.id = %id, error = %err, "could not delete a deleted form's files"),
+    }
+}

@@ -1,0 +1,221 @@
+//! The OpenAPI 3.1 description of the HTTP API, at `GET /api/openapi.json`.
+//!
+//! Generated from the code with `utoipa`: handlers carry `#[utoipa::path]`,
+//! request and response types derive `ToSchema`. The core describes its own
+//! routes (health, CSRF, accounts, this document), the `Problem` body and
+//! the error responses every app refers to (`#/components/responses/NotFound`
+//! and so on); each app adds its part through [`App::openapi`], and
+//! [`document`] merges them into one. The document is built and encoded once,
+//! at start, and served from memory.
+//!
+//! - `responses`: the error responses and the sets operations share
+//! - `bodies`: schema-only mirrors of the bodies handlers build with
+//!   `serde_json::json!`, each tested against the JSON the handler builds
+//!
+//! It must not know any app's routes or types: those come through the hook.
+
+mod bodies;
+mod responses;
+
+use axum::body::Bytes;
+use axum::response::{IntoResponse, Response as HttpResponse};
+use axum::routing::get;
+use axum::Router;
+use http::{header, HeaderValue};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::OpenApi as Document;
+use utoipa::{Modify, OpenApi};
+
+use bodies::OpenApiDocument;
+pub(crate) use bodies::{CsrfToken, Health, Readiness, User};
+pub use responses::{
+    BadRequest, Conflict, Forbidden, InternalError, JsonBodyErrors, MethodNotAllowed, NotFound, PayloadTooLarge,
+    RangeNotSatisfiable, SiteErrors, TooManyRequests, Unauthorized, Unavailable, UnsupportedMediaType,
+    ValidationFailed,
+};
+
+use super::problem::{FieldError, ProblemBody};
+use crate::app::App;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+/// The name of the session cookie's security scheme.
+pub const SESSION: &str = "session";
+/// The name of the CSRF header's security scheme.
+pub const CSRF: &str = "csrf";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Keel",
+        description = "The Keel forms service's HTTP API.\n\n\
+            Every error is `application/problem+json` (RFC 9457) with the `Problem` schema; \
+            its `request_id` equals the `x-request-id` response header. \
+            A method a path does not list is answered 405 with `Allow` \
+            (`#/components/responses/MethodNotAllowed`), and TRACE always is. \
+            Outside `/api/`, a browser asking for HTML gets a plain HTML page instead of a problem. \
+            Unsafe methods on session routes need the `X-CSRFToken` header holding the token of \
+            `GET /api/csrf`, the `csrftoken` cookie it sets, and a matching `Origin` (or, on https \
+            without Origin, `Referer`)."
+    ),
+    paths(
+        super::ops::healthz,
+        super::ops::readyz,
+        crate::security::csrf::get_csrf,
+        crate::accounts::http::signup,
+        crate::accounts::http::login,
+        crate::accounts::http::logout,
+        crate::accounts::http::me,
+        get_openapi,
+    ),
+    components(
+        schemas(ProblemBody, FieldError),
+        responses(
+            BadRequest,
+            Unauthorized,
+            Forbidden,
+            NotFound,
+            MethodNotAllowed,
+            Conflict,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            RangeNotSatisfiable,
+            ValidationFailed,
+            TooManyRequests,
+            InternalError,
+            Unavailable,
+        )
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "operations", description = "Probes for load balancers: any Host, plain http."),
+        (name = "security", description = "The CSRF token for unsafe requests."),
+        (name = "accounts", description = "Sign-up, login, logout and the current user (session cookie `sessionid`)."),
+        (name = "meta", description = "This description of the API."),
+    )
+)]
+struct CoreApi;
+
+/// The session cookie and the CSRF header, as API-key schemes.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut Document) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            SESSION,
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::security::sessions::COOKIE_NAME,
+                "The session cookie set by signup and login (HttpOnly), rotated on login.",
+            ))),
+        );
+        components.add_security_scheme(
+            CSRF,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-CSRFToken",
+                "The token of GET /api/csrf. It must come with the `csrftoken` cookie that call sets \
+                 and an Origin (or, on https, Referer) of this site or of KEEL_CSRF_TRUSTED_ORIGINS.",
+            ))),
+        );
+    }
+}
+
+/// The whole document: the core's part merged with every app's.
+pub fn document(apps: &[Box<dyn App>]) -> Document {
+    let mut doc = CoreApi::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    for app in apps {
+        if let Some(part) = app.openapi() {
+            doc.merge(part);
+        }
+    }
+    doc
+}
+
+/// The route serving the document, encoded once here.
+pub fn router(apps: &[Box<dyn App>]) -> Router {
+    let encoded = match document(apps).to_json() {
+        Ok(json) => Some(Bytes::from(json)),
+        Err(err) => {
+            // Not reachable with utoipa's own types; answered 500 rather
+            // than refusing to start over documentation.
+            tracing::error!(error = %err, "could not encode the OpenAPI document");
+            None
+        }
+    };
+    // The path is a literal so the route test can read it from the source.
+    Router::new().route("/api/openapi.json", get(move || get_openapi(encoded.clone())))
+}
+
+/// The OpenAPI description of this API.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "meta",
+    summary = "This document",
+    description = "The OpenAPI 3.1 description of every endpoint, request body and error, generated from the code.",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document.", body = OpenApiDocument),
+        SiteErrors,
+    )
+)]
+async fn get_openapi(encoded: Option<Bytes>) -> HttpResponse {
+    match encoded {
+        Some(body) => (
+            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            body,
+        )
+            .into_response(),
+        None => super::Problem::internal().into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    use super::bodies::tests::{keys, members};
+    use super::*;
+
+    #[test]
+    fn the_problem_schema_lists_every_member_a_problem_sends() {
+        let mut problem = crate::Problem::invalid(vec![crate::FieldError::new("title", "Give a title.")]);
+        problem.request_id = Some("abc".to_owned());
+        let body = serde_json::to_value(&problem).expect("a problem encodes");
+        let (properties, required) = members::<ProblemBody>();
+        assert_eq!(keys(&body), properties);
+        let always: BTreeSet<String> = ["type", "title", "status", "detail", "request_id"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(required, always, "errors is sent only when there are some");
+    }
+
+    #[test]
+    fn the_core_document_references_only_components_it_has() {
+        let doc = serde_json::to_value(document(&[])).expect("the document encodes");
+        assert_eq!(doc["openapi"], "3.1.0");
+        let mut refs = Vec::new();
+        collect_refs(&doc, &mut refs);
+        assert!(!refs.is_empty());
+        for reference in refs {
+            let pointer = reference.strip_prefix('#').expect("a local reference");
+            assert!(doc.pointer(pointer).is_some(), "{reference} resolves");
+        }
+    }
+
+    fn collect_refs(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    out.push(r.clone());
+                }
+                map.values().for_each(|v| collect_refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+            _ => {}
+        }
+    }
+}
