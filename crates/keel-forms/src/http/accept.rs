@@ -61,6 +61,9 @@ pub(super) async fn accept(
             tx.commit().await
         })
         .await?;
+    // The outbox rows are committed: wake this instance's worker now
+    // rather than at its next poll.
+    outbox::wake_workers();
     tracing::info!(form.id = %form.id, response.id = %id, "response stored");
     Ok(created(id))
 }
