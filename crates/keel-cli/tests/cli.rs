@@ -178,8 +178,12 @@ fn check_exit_code_follows_the_fail_level_and_json_is_parseable() {
     );
     assert_eq!(out.status.code(), Some(1), "a warning fails at the warning level");
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
-    let finding = &doc["findings"][0];
-    assert_eq!(finding["id"], "keel.settings.W001");
+    let finding = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "keel.settings.W001")
+        .expect("the unknown variable is reported");
     assert_eq!(finding["level"], "warning");
     assert!(finding["hint"].as_str().is_some_and(|h| !h.is_empty()));
 
