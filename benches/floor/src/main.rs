@@ -106,7 +106,9 @@ fn connect(url: &str) -> Result<Pool, sqlx::Error> {
     }
     let options = PgConnectOptions::from_str(url)?;
     Ok(Pool::Postgres(
-        PgPoolOptions::new().max_connections(MAX_CONNECTIONS).connect_lazy_with(options),
+        PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_lazy_with(options),
     ))
 }
 
@@ -180,7 +182,8 @@ async fn submit_response(
 ) -> Result<Response, StatusCode> {
     let id = Uuid::new_v4();
     let answers = serde_json::to_string(&submission.answers).map_err(|_| StatusCode::BAD_REQUEST)?;
-    let sql = "INSERT INTO responses (id, form_id, answers, created_at) SELECT $1, id, $2, $3 FROM forms WHERE slug = $4";
+    let sql =
+        "INSERT INTO responses (id, form_id, answers, created_at) SELECT $1, id, $2, $3 FROM forms WHERE slug = $4";
     let inserted = on_pool!(&pool, p => {
         sqlx::query(sql)
             .bind(id)
@@ -216,13 +219,19 @@ async fn run() -> Result<(), String> {
     let slug = std::env::var("FLOOR_SLUG").unwrap_or_else(|_| DEFAULT_SLUG.to_owned());
     let fields = std::env::var("FLOOR_FIELDS").unwrap_or_else(|_| DEFAULT_FIELDS.to_owned());
     let pool = connect(&url).map_err(|e| format!("bad DATABASE_URL: {e}"))?;
-    prepare(&pool, &slug, &fields).await.map_err(|e| format!("cannot prepare the database: {e}"))?;
-    let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| format!("cannot bind {bind}: {e}"))?;
+    prepare(&pool, &slug, &fields)
+        .await
+        .map_err(|e| format!("cannot prepare the database: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| format!("cannot bind {bind}: {e}"))?;
     // Keel sets TCP_NODELAY too; without it small answers wait for Nagle.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, router(pool)).await.map_err(|e| format!("server failed: {e}"))
+    axum::serve(listener, router(pool))
+        .await
+        .map_err(|e| format!("server failed: {e}"))
 }
 
 #[tokio::main]

@@ -171,7 +171,9 @@ fn check_deploy_reports_json_findings_and_fails_at_the_chosen_level() {
     let dir = tempfile::tempdir().unwrap();
     let env = prod(dir.path(), &[]);
     assert!(run_env(dir.path(), &["migrate"], &env).status.success());
-    assert!(run_env(dir.path(), &["collectstatic", "--no-input"], &env).status.success());
+    assert!(run_env(dir.path(), &["collectstatic", "--no-input"], &env)
+        .status
+        .success());
     let out = run_env(dir.path(), &["check", "--deploy", "--format", "json"], &env);
     assert_eq!(out.status.code(), Some(0), "only warnings: {}", text(&out.stdout));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -52,7 +52,11 @@ fn project() -> tempfile::TempDir {
     std::fs::write(extra.join("app/site.css"), css).unwrap();
     std::fs::write(extra.join("app/tiny.js"), "x=1").unwrap();
     std::fs::write(extra.join("app/img/logo.png"), [0_u8; 4096]).unwrap();
-    std::fs::write(extra.join("keel/keel.js"), "console.log('the site overrides the built-in script');\n").unwrap();
+    std::fs::write(
+        extra.join("keel/keel.js"),
+        "console.log('the site overrides the built-in script');\n",
+    )
+    .unwrap();
     dir
 }
 
@@ -65,7 +69,10 @@ fn manifest(dir: &Path) -> Value {
 }
 
 fn hashed(dir: &Path, path: &str) -> String {
-    manifest(dir)["files"][path]["hashed"].as_str().expect("listed").to_owned()
+    manifest(dir)["files"][path]["hashed"]
+        .as_str()
+        .expect("listed")
+        .to_owned()
 }
 
 #[test]
@@ -76,7 +83,13 @@ fn collectstatic_writes_hashed_names_and_a_manifest_of_every_file() {
     assert_eq!(doc["version"], 1);
     assert_eq!(doc["source_hash"].as_str().unwrap().len(), 64);
     let files = doc["files"].as_object().unwrap();
-    for path in ["app/site.css", "app/tiny.js", "app/img/logo.png", "keel/keel.css", "keel/img/mark.svg"] {
+    for path in [
+        "app/site.css",
+        "app/tiny.js",
+        "app/img/logo.png",
+        "keel/keel.css",
+        "keel/img/mark.svg",
+    ] {
         let entry = &files[path];
         let hashed = entry["hashed"].as_str().unwrap();
         let sha = entry["sha256"].as_str().unwrap();
@@ -87,7 +100,11 @@ fn collectstatic_writes_hashed_names_and_a_manifest_of_every_file() {
         assert!(sha.starts_with(digest), "{hashed}: the digest is the content's");
         let bytes = std::fs::read(root(dir.path()).join(hashed)).unwrap();
         assert_eq!(bytes.len() as u64, entry["size"].as_u64().unwrap(), "{path}: size");
-        assert_eq!(bytes, std::fs::read(root(dir.path()).join(path)).unwrap(), "{path}: both names");
+        assert_eq!(
+            bytes,
+            std::fs::read(root(dir.path()).join(path)).unwrap(),
+            "{path}: both names"
+        );
     }
 }
 
@@ -100,10 +117,19 @@ fn collectstatic_rewrites_css_references_to_hashed_names() {
     let base = hashed(dir.path(), "keel/base.css");
     let logo_name = logo.rsplit('/').next().unwrap();
     let base_name = base.rsplit('/').next().unwrap();
-    assert!(site.contains(&format!("url(img/{logo_name}?v=1#x)")), "relative, query kept: {site:.200}");
-    assert!(site.contains(&format!("url('../keel/{base_name}')")), "@import url: {site:.200}");
+    assert!(
+        site.contains(&format!("url(img/{logo_name}?v=1#x)")),
+        "relative, query kept: {site:.200}"
+    );
+    assert!(
+        site.contains(&format!("url('../keel/{base_name}')")),
+        "@import url: {site:.200}"
+    );
     let keel_css = std::fs::read_to_string(root(dir.path()).join("keel/keel.css")).unwrap();
-    assert!(keel_css.contains(&format!("@import \"{base_name}\"")), "the built-in @import");
+    assert!(
+        keel_css.contains(&format!("@import \"{base_name}\"")),
+        "the built-in @import"
+    );
     let mark = hashed(dir.path(), "keel/img/mark.svg");
     assert!(keel_css.contains(&format!("url(\"img/{}\")", mark.rsplit('/').next().unwrap())));
 }
@@ -117,7 +143,11 @@ fn compressed_siblings_exist_only_for_compressible_types_and_only_when_smaller()
         ("app/site.css", true, "a large stylesheet"),
         ("keel/img/mark.svg", true, "SVG is text"),
         ("app/tiny.js", false, "three bytes only grow when packed"),
-        ("app/img/logo.png", false, "PNG is not a compressible type, however regular its bytes"),
+        (
+            "app/img/logo.png",
+            false,
+            "PNG is not a compressible type, however regular its bytes",
+        ),
     ];
     for (path, expected, why) in cases {
         let entry = &doc["files"][path];
@@ -134,7 +164,9 @@ fn compressed_siblings_exist_only_for_compressible_types_and_only_when_smaller()
                 let br = std::fs::read(br).unwrap();
                 assert!(gz.len() < original.len() && br.len() < original.len(), "{why}: smaller");
                 let mut unzipped = Vec::new();
-                flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut unzipped).unwrap();
+                flate2::read::GzDecoder::new(&gz[..])
+                    .read_to_end(&mut unzipped)
+                    .unwrap();
                 assert_eq!(unzipped, original, "{why}: .gz is the file");
                 let mut unbrotli = Vec::new();
                 brotli::BrotliDecompress(&mut &br[..], &mut unbrotli).unwrap();
@@ -149,20 +181,36 @@ fn a_second_run_copies_nothing_and_says_so_in_one_line() {
     let dir = project();
     let first = collect(dir.path(), &[]);
     let summary = text(&first.stdout);
-    assert_eq!(summary.lines().count(), 1, "one summary line off a terminal: {summary:?}");
+    assert_eq!(
+        summary.lines().count(),
+        1,
+        "one summary line off a terminal: {summary:?}"
+    );
     assert!(summary.contains("7 files copied"), "{summary}");
-    let manifest_before = std::fs::metadata(root(dir.path()).join("manifest.json")).unwrap().modified().unwrap();
+    let manifest_before = std::fs::metadata(root(dir.path()).join("manifest.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
 
     let second = collect(dir.path(), &[]);
     let summary = text(&second.stdout);
     assert_eq!(summary.lines().count(), 1, "{summary:?}");
-    assert!(summary.contains("0 files copied, 7 unchanged") && summary.contains("up to date"), "{summary}");
-    let manifest_after = std::fs::metadata(root(dir.path()).join("manifest.json")).unwrap().modified().unwrap();
+    assert!(
+        summary.contains("0 files copied, 7 unchanged") && summary.contains("up to date"),
+        "{summary}"
+    );
+    let manifest_after = std::fs::metadata(root(dir.path()).join("manifest.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
     assert_eq!(manifest_before, manifest_after, "the manifest is not rewritten");
 
     std::fs::write(dir.path().join("extra/app/tiny.js"), "x=2").unwrap();
     let third = text(&collect(dir.path(), &[]).stdout);
-    assert!(third.contains("1 file copied, 6 unchanged"), "only the changed file: {third}");
+    assert!(
+        third.contains("1 file copied, 6 unchanged"),
+        "only the changed file: {third}"
+    );
 }
 
 #[test]
@@ -176,7 +224,11 @@ fn an_extra_folder_overrides_a_built_in_file_with_a_warning() {
         stderr.contains("warning: keel/keel.js") && stderr.contains("built-in"),
         "the conflict is named: {stderr}"
     );
-    assert_eq!(stderr.lines().count(), 1, "one warning, no progress bar off a terminal: {stderr}");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "one warning, no progress bar off a terminal: {stderr}"
+    );
 }
 
 #[test]
@@ -185,15 +237,25 @@ fn dry_run_writes_nothing() {
     let out = collect(dir.path(), &["--dry-run"]);
     assert!(!root(dir.path()).exists(), "no static root was made");
     let summary = text(&out.stdout);
-    assert!(summary.contains("Dry run") && summary.contains("7 files would be copied"), "{summary}");
+    assert!(
+        summary.contains("Dry run") && summary.contains("7 files would be copied"),
+        "{summary}"
+    );
 
     collect(dir.path(), &[]);
     std::fs::write(dir.path().join("extra/app/tiny.js"), "x=3").unwrap();
     let manifest_before = std::fs::read(root(dir.path()).join("manifest.json")).unwrap();
     let out = collect(dir.path(), &["--dry-run", "--clear", "--no-input"]);
     assert!(text(&out.stdout).contains("would be copied"), "{}", text(&out.stdout));
-    assert_eq!(std::fs::read(root(dir.path()).join("manifest.json")).unwrap(), manifest_before);
-    assert_eq!(std::fs::read(root(dir.path()).join("app/tiny.js")).unwrap(), b"x=1", "nothing replaced");
+    assert_eq!(
+        std::fs::read(root(dir.path()).join("manifest.json")).unwrap(),
+        manifest_before
+    );
+    assert_eq!(
+        std::fs::read(root(dir.path()).join("app/tiny.js")).unwrap(),
+        b"x=1",
+        "nothing replaced"
+    );
 }
 
 #[test]
@@ -206,11 +268,17 @@ fn clear_removes_stale_files_and_collects_everything_again() {
 
     let without_clear = collect(dir.path(), &[]);
     assert!(text(&without_clear.stdout).contains("1 file copied"));
-    assert!(root(dir.path()).join(&old_tiny).exists(), "old hashed files stay without --clear");
+    assert!(
+        root(dir.path()).join(&old_tiny).exists(),
+        "old hashed files stay without --clear"
+    );
 
     let out = collect(dir.path(), &["--clear", "--no-input"]);
     let summary = text(&out.stdout);
-    assert!(summary.contains("cleared") && summary.contains("7 files copied"), "{summary}");
+    assert!(
+        summary.contains("cleared") && summary.contains("7 files copied"),
+        "{summary}"
+    );
     assert!(!root(dir.path()).join("stale.txt").exists(), "a stray file is gone");
     assert!(!root(dir.path()).join(&old_tiny).exists(), "an old hashed file is gone");
     assert!(root(dir.path()).join(hashed(dir.path(), "app/tiny.js")).exists());
@@ -238,7 +306,10 @@ fn a_missing_extra_folder_fails_with_one_line_naming_it() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("extra") && stderr.contains("does not exist"), "{stderr}");
+    assert!(
+        stderr.contains("extra") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
 }
 
 fn prod_env(dir: &Path) -> Vec<(&'static str, String)> {
@@ -246,7 +317,10 @@ fn prod_env(dir: &Path) -> Vec<(&'static str, String)> {
         ("KEEL_ENV", "prod".into()),
         ("KEEL_SECRET_KEY", GOOD_PROD_KEY.into()),
         ("KEEL_PUBLIC_URL", "https://forms.example.com".into()),
-        ("DATABASE_URL", format!("sqlite://{}", dir.join("prod.sqlite3").display())),
+        (
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.join("prod.sqlite3").display()),
+        ),
     ]
 }
 
@@ -272,8 +346,16 @@ fn check_deploy_in_prod_reports_a_missing_or_stale_manifest_and_not_a_fresh_one(
     let missing = static_findings(dir.path());
     assert!(missing.len() == 1 && missing[0].contains("missing"), "{missing:?}");
 
-    assert!(keel(dir.path(), &["collectstatic", "--no-input"], &[("KEEL_ENV", "prod")]).status.success());
-    assert_eq!(static_findings(dir.path()), Vec::<String>::new(), "fresh after collectstatic");
+    assert!(
+        keel(dir.path(), &["collectstatic", "--no-input"], &[("KEEL_ENV", "prod")])
+            .status
+            .success()
+    );
+    assert_eq!(
+        static_findings(dir.path()),
+        Vec::<String>::new(),
+        "fresh after collectstatic"
+    );
 
     std::fs::write(dir.path().join("extra/app/tiny.js"), "x=5").unwrap();
     let stale = static_findings(dir.path());
@@ -283,7 +365,10 @@ fn check_deploy_in_prod_reports_a_missing_or_stale_manifest_and_not_a_fresh_one(
     assert!(static_findings(dir.path()).is_empty(), "fresh again");
     std::fs::remove_file(root(dir.path()).join(hashed(dir.path(), "app/tiny.js"))).unwrap();
     let incomplete = static_findings(dir.path());
-    assert!(incomplete.len() == 1 && incomplete[0].contains("missing"), "{incomplete:?}");
+    assert!(
+        incomplete.len() == 1 && incomplete[0].contains("missing"),
+        "{incomplete:?}"
+    );
 
     let out = keel(dir.path(), &["check", "--deploy", "--format", "json"], &[]);
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();

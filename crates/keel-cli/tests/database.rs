@@ -17,9 +17,10 @@ async fn sqlite_runs_in_wal_mode_with_a_busy_timeout_and_foreign_keys() {
     assert_eq!(timeout, 5000);
     let (fk,): (i64,) = sqlx::query_as("PRAGMA foreign_keys").fetch_one(pool).await.unwrap();
     assert_eq!(fk, 1);
-    let orphan = sqlx::query("INSERT INTO keel_sessions (key_hash, user_id, created_at, expires_at) VALUES ('x', X'00', 0, 1)")
-        .execute(pool)
-        .await;
+    let orphan =
+        sqlx::query("INSERT INTO keel_sessions (key_hash, user_id, created_at, expires_at) VALUES ('x', X'00', 0, 1)")
+            .execute(pool)
+            .await;
     assert!(orphan.is_err(), "a session of no user violates the foreign key");
 }
 

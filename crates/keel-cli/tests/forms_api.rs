@@ -29,7 +29,9 @@ async fn owner_with_form(server: &TestServer) -> Value {
 }
 
 async fn fetch_public(server: &TestServer, slug: &str) -> Value {
-    let response = reqwest::get(server.url(&format!("/api/public/forms/{slug}"))).await.unwrap();
+    let response = reqwest::get(server.url(&format!("/api/public/forms/{slug}")))
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }
@@ -66,7 +68,10 @@ async fn owners_create_read_list_update_and_delete_forms(backend: Backend) {
     let form = owner_with_form(&server).await;
     let id = form["id"].as_str().unwrap();
     let slug = form["slug"].as_str().unwrap();
-    assert!(slug.len() >= 10 && slug.chars().all(|c| c.is_ascii_alphanumeric()), "{slug}");
+    assert!(
+        slug.len() >= 10 && slug.chars().all(|c| c.is_ascii_alphanumeric()),
+        "{slug}"
+    );
     assert_eq!(form["fields"][0]["key"], "name");
     assert_eq!(form["accepting_responses"], true);
 
@@ -74,7 +79,11 @@ async fn owners_create_read_list_update_and_delete_forms(backend: Backend) {
     assert_eq!(got, form);
 
     let patched = server
-        .send_json(reqwest::Method::PATCH, &format!("/api/forms/{id}"), &json!({"title": "Renamed"}))
+        .send_json(
+            reqwest::Method::PATCH,
+            &format!("/api/forms/{id}"),
+            &json!({"title": "Renamed"}),
+        )
         .await;
     assert_eq!(patched.status(), 200);
     let patched: Value = patched.json().await.unwrap();
@@ -86,7 +95,9 @@ async fn owners_create_read_list_update_and_delete_forms(backend: Backend) {
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     assert!(list["next_cursor"].is_null());
 
-    let deleted = server.send_json(reqwest::Method::DELETE, &format!("/api/forms/{id}"), &json!({})).await;
+    let deleted = server
+        .send_json(reqwest::Method::DELETE, &format!("/api/forms/{id}"), &json!({}))
+        .await;
     assert_eq!(deleted.status(), 204);
     assert_eq!(server.get(&format!("/api/forms/{id}")).await.status(), 404);
     assert_eq!(server.get("/api/forms").await.status(), 200);
@@ -100,7 +111,12 @@ async fn another_users_form_is_404(backend: Backend) {
     let id = form["id"].as_str().unwrap();
     let intruder = server.new_client();
     let signup = server
-        .send_json_with(&intruder, reqwest::Method::POST, "/api/auth/signup", &json!({"email": "eve@example.com", "password": keel_testkit::GOOD_PASSWORD}))
+        .send_json_with(
+            &intruder,
+            reqwest::Method::POST,
+            "/api/auth/signup",
+            &json!({"email": "eve@example.com", "password": keel_testkit::GOOD_PASSWORD}),
+        )
         .await;
     assert_eq!(signup.status(), 201);
     for (method, path) in [
@@ -110,10 +126,19 @@ async fn another_users_form_is_404(backend: Backend) {
         (reqwest::Method::GET, format!("/api/forms/{id}/responses")),
         (reqwest::Method::GET, format!("/api/forms/{id}/responses.csv")),
     ] {
-        let response = server.send_json_with(&intruder, method.clone(), &path, &json!({"title": "mine"})).await;
+        let response = server
+            .send_json_with(&intruder, method.clone(), &path, &json!({"title": "mine"}))
+            .await;
         assert_eq!(response.status(), 404, "{method} {path}");
     }
-    let list: Value = intruder.get(server.url("/api/forms")).send().await.unwrap().json().await.unwrap();
+    let list: Value = intruder
+        .get(server.url("/api/forms"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(list["items"].as_array().unwrap().is_empty());
     assert_eq!(server.get("/api/forms/not-a-uuid").await.status(), 404);
 }
@@ -142,7 +167,12 @@ async fn invalid_definitions_get_one_error_per_member(backend: Backend) {
         .post_json("/api/forms", &json!({"title": "", "fields": [{"key": "a", "label": "A", "type": "short_text"}, {"key": "a", "label": "B", "type": "choice"}]}))
         .await;
     let problem: Value = response.json().await.unwrap();
-    let fields: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
     for expected in ["title", "fields[1].key", "fields[1].options"] {
         assert!(fields.contains(&expected), "{expected} in {fields:?}");
     }
@@ -158,18 +188,36 @@ async fn public_submission_is_stored_and_listed(backend: Backend) {
     let slug = form["slug"].as_str().unwrap();
     let public = fetch_public(&server, slug).await;
     assert_eq!(public["title"], "Conference sign-up");
-    assert!(public.get("webhook_url").is_none() && public.get("id").is_none(), "the public view hides the owner's settings");
+    assert!(
+        public.get("webhook_url").is_none() && public.get("id").is_none(),
+        "the public view hides the owner's settings"
+    );
     let token = public["submission_token"].as_str().unwrap();
 
-    let response = submit(&server, slug, &json!({"submission_token": token, "answers": good_answers()})).await;
+    let response = submit(
+        &server,
+        slug,
+        &json!({"submission_token": token, "answers": good_answers()}),
+    )
+    .await;
     assert_eq!(response.status(), 201);
     assert_eq!(response.headers()["cross-origin-resource-policy"], "cross-origin");
     let created: Value = response.json().await.unwrap();
-    let again = submit(&server, slug, &json!({"submission_token": token, "answers": good_answers()})).await;
+    let again = submit(
+        &server,
+        slug,
+        &json!({"submission_token": token, "answers": good_answers()}),
+    )
+    .await;
     assert_eq!(again.status(), 201, "a token is reusable within its age");
 
     let id = form["id"].as_str().unwrap();
-    let list: Value = server.get(&format!("/api/forms/{id}/responses")).await.json().await.unwrap();
+    let list: Value = server
+        .get(&format!("/api/forms/{id}/responses"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
     assert_eq!(items[1]["id"], created["id"], "newest first");
@@ -181,8 +229,14 @@ async fn public_submission_is_stored_and_listed(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(embedded.headers()["access-control-allow-origin"], "https://embed.example.com");
-    assert!(embedded.headers().get("access-control-allow-credentials").is_none(), "never with credentials");
+    assert_eq!(
+        embedded.headers()["access-control-allow-origin"],
+        "https://embed.example.com"
+    );
+    assert!(
+        embedded.headers().get("access-control-allow-credentials").is_none(),
+        "never with credentials"
+    );
     let foreign = reqwest::Client::new()
         .get(server.url(&format!("/api/public/forms/{slug}")))
         .header("origin", "https://evil.example")
@@ -191,7 +245,10 @@ async fn public_submission_is_stored_and_listed(backend: Backend) {
         .unwrap();
     assert!(foreign.headers().get("access-control-allow-origin").is_none());
     let preflight = reqwest::Client::new()
-        .request(reqwest::Method::OPTIONS, server.url(&format!("/api/public/forms/{slug}/responses")))
+        .request(
+            reqwest::Method::OPTIONS,
+            server.url(&format!("/api/public/forms/{slug}/responses")),
+        )
         .header("origin", "https://embed.example.com")
         .header("access-control-request-method", "POST")
         .header("access-control-request-headers", "content-type")
@@ -206,7 +263,10 @@ async fn submissions_are_validated_per_field_and_unknown_fields_refused(backend:
     let server = TestServer::spawn(backend).await;
     let form = owner_with_form(&server).await;
     let slug = form["slug"].as_str().unwrap();
-    let token = fetch_public(&server, slug).await["submission_token"].as_str().unwrap().to_owned();
+    let token = fetch_public(&server, slug).await["submission_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let response = submit(
         &server,
         slug,
@@ -215,14 +275,29 @@ async fn submissions_are_validated_per_field_and_unknown_fields_refused(backend:
     .await;
     assert_eq!(response.status(), 422);
     let problem: Value = response.json().await.unwrap();
-    let fields: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
-    for expected in ["answers.name", "answers.email", "answers.age", "answers.track", "answers.shoe_size"] {
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "answers.name",
+        "answers.email",
+        "answers.age",
+        "answers.track",
+        "answers.shoe_size",
+    ] {
         assert!(fields.contains(&expected), "{expected} in {fields:?}");
     }
     let cases = [
         ("{", 400, "broken JSON"),
         (r#"{"answers": {}}"#, 422, "no token"),
-        (r#"{"submission_token": "x", "answers": {}, "extra": 1}"#, 422, "an unknown member"),
+        (
+            r#"{"submission_token": "x", "answers": {}, "extra": 1}"#,
+            422,
+            "an unknown member",
+        ),
     ];
     for (body, status, why) in cases {
         let response = reqwest::Client::new()
@@ -243,7 +318,12 @@ async fn submissions_are_validated_per_field_and_unknown_fields_refused(backend:
         .unwrap();
     assert_eq!(text.status(), 415);
     let id = form["id"].as_str().unwrap();
-    let list: Value = server.get(&format!("/api/forms/{id}/responses")).await.json().await.unwrap();
+    let list: Value = server
+        .get(&format!("/api/forms/{id}/responses"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(list["items"].as_array().unwrap().is_empty(), "nothing was stored");
 }
 
@@ -258,87 +338,206 @@ async fn tokens_honeypot_closed_forms_and_rate_limits(backend: Backend) {
     let form = owner_with_form(&server).await;
     let slug = form["slug"].as_str().unwrap();
     let id = form["id"].as_str().unwrap();
-    let token = fetch_public(&server, slug).await["submission_token"].as_str().unwrap().to_owned();
+    let token = fetch_public(&server, slug).await["submission_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
-    let forged = submit(&server, slug, &json!({"submission_token": format!("{id}.1.AAAA"), "answers": good_answers()})).await;
+    let forged = submit(
+        &server,
+        slug,
+        &json!({"submission_token": format!("{id}.1.AAAA"), "answers": good_answers()}),
+    )
+    .await;
     assert_eq!(forged.status(), 403, "a forged token");
-    let other = server.post_json("/api/forms", &sample_form()).await.json::<Value>().await.unwrap();
-    let other_token = fetch_public(&server, other["slug"].as_str().unwrap()).await["submission_token"].as_str().unwrap().to_owned();
-    let wrong_form = submit(&server, slug, &json!({"submission_token": other_token, "answers": good_answers()})).await;
+    let other = server
+        .post_json("/api/forms", &sample_form())
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let other_token = fetch_public(&server, other["slug"].as_str().unwrap()).await["submission_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let wrong_form = submit(
+        &server,
+        slug,
+        &json!({"submission_token": other_token, "answers": good_answers()}),
+    )
+    .await;
     assert_eq!(wrong_form.status(), 403, "a token of another form");
 
-    let bot = submit(&server, slug, &json!({"submission_token": token, "answers": good_answers(), "_hp": "http://spam"})).await;
+    let bot = submit(
+        &server,
+        slug,
+        &json!({"submission_token": token, "answers": good_answers(), "_hp": "http://spam"}),
+    )
+    .await;
     assert_eq!(bot.status(), 201, "the honeypot answers like a success");
 
     let closed = server
-        .send_json(reqwest::Method::PATCH, &format!("/api/forms/{id}"), &json!({"accepting_responses": false}))
+        .send_json(
+            reqwest::Method::PATCH,
+            &format!("/api/forms/{id}"),
+            &json!({"accepting_responses": false}),
+        )
         .await;
     assert_eq!(closed.status(), 200);
-    let refused = submit(&server, slug, &json!({"submission_token": token, "answers": good_answers()})).await;
+    let refused = submit(
+        &server,
+        slug,
+        &json!({"submission_token": token, "answers": good_answers()}),
+    )
+    .await;
     assert_eq!(refused.status(), 409);
     let problem: Value = refused.json().await.unwrap();
     assert!(problem["detail"].as_str().unwrap().contains("not accepting"));
 
-    let list: Value = server.get(&format!("/api/forms/{id}/responses")).await.json().await.unwrap();
-    assert!(list["items"].as_array().unwrap().is_empty(), "the bot's submission was not stored");
+    let list: Value = server
+        .get(&format!("/api/forms/{id}/responses"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        list["items"].as_array().unwrap().is_empty(),
+        "the bot's submission was not stored"
+    );
 
     let mut statuses = Vec::new();
     for _ in 0..3 {
-        statuses.push(submit(&server, slug, &json!({"submission_token": token, "answers": good_answers()})).await.status().as_u16());
+        statuses.push(
+            submit(
+                &server,
+                slug,
+                &json!({"submission_token": token, "answers": good_answers()}),
+            )
+            .await
+            .status()
+            .as_u16(),
+        );
     }
-    assert_eq!(statuses.last(), Some(&429), "the seventh submission from one address is refused: {statuses:?}");
+    assert_eq!(
+        statuses.last(),
+        Some(&429),
+        "the seventh submission from one address is refused: {statuses:?}"
+    );
 }
 
 async fn pagination_stays_correct_while_responses_arrive(backend: Backend) {
     let server = TestServer::spawn(backend).await;
     let form = owner_with_form(&server).await;
     let (slug, id) = (form["slug"].as_str().unwrap(), form["id"].as_str().unwrap());
-    let token = fetch_public(&server, slug).await["submission_token"].as_str().unwrap().to_owned();
+    let token = fetch_public(&server, slug).await["submission_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut submitted = Vec::new();
     for i in 0..5 {
         let mut answers = good_answers();
         answers["name"] = json!(format!("n{i}"));
-        let r: Value = submit(&server, slug, &json!({"submission_token": token, "answers": answers})).await.json().await.unwrap();
+        let r: Value = submit(&server, slug, &json!({"submission_token": token, "answers": answers}))
+            .await
+            .json()
+            .await
+            .unwrap();
         submitted.push(r["id"].as_str().unwrap().to_owned());
     }
-    let first: Value = server.get(&format!("/api/forms/{id}/responses?limit=2")).await.json().await.unwrap();
+    let first: Value = server
+        .get(&format!("/api/forms/{id}/responses?limit=2"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let cursor = first["next_cursor"].as_str().unwrap().to_owned();
     // New responses arrive between pages.
     for _ in 0..3 {
-        submit(&server, slug, &json!({"submission_token": token, "answers": good_answers()})).await;
+        submit(
+            &server,
+            slug,
+            &json!({"submission_token": token, "answers": good_answers()}),
+        )
+        .await;
     }
-    let mut seen: Vec<String> = first["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
+    let mut seen: Vec<String> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
     let mut next = Some(cursor);
     while let Some(cursor) = next {
-        let page: Value = server.get(&format!("/api/forms/{id}/responses?limit=2&cursor={cursor}")).await.json().await.unwrap();
-        seen.extend(page["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()));
+        let page: Value = server
+            .get(&format!("/api/forms/{id}/responses?limit=2&cursor={cursor}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_str().unwrap().to_owned()),
+        );
         next = page["next_cursor"].as_str().map(str::to_owned);
     }
     submitted.reverse();
     assert_eq!(seen, submitted, "every older response exactly once, in order");
-    assert_eq!(server.get(&format!("/api/forms/{id}/responses?cursor=garbage")).await.status(), 400);
+    assert_eq!(
+        server
+            .get(&format!("/api/forms/{id}/responses?cursor=garbage"))
+            .await
+            .status(),
+        400
+    );
     let bad_limit = server.get(&format!("/api/forms/{id}/responses?limit=abc")).await;
     assert_eq!(bad_limit.status(), 400);
-    assert_eq!(bad_limit.headers()["content-type"], "application/problem+json", "a malformed query is a problem too");
+    assert_eq!(
+        bad_limit.headers()["content-type"],
+        "application/problem+json",
+        "a malformed query is a problem too"
+    );
 }
 
 async fn csv_export_neutralises_formulas(backend: Backend) {
     let server = TestServer::spawn(backend).await;
     let form = owner_with_form(&server).await;
     let (slug, id) = (form["slug"].as_str().unwrap(), form["id"].as_str().unwrap());
-    let token = fetch_public(&server, slug).await["submission_token"].as_str().unwrap().to_owned();
+    let token = fetch_public(&server, slug).await["submission_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut answers = good_answers();
     answers["name"] = json!("=HYPERLINK(\"http://evil\")");
     submit(&server, slug, &json!({"submission_token": token, "answers": answers})).await;
     let response = server.get(&format!("/api/forms/{id}/responses.csv")).await;
     assert_eq!(response.status(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
-    assert!(response.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    assert!(response.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
     let text = response.text().await.unwrap();
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let headers: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
-    assert_eq!(headers, ["response_id", "created_at", "Name", "Email", "Age", "Track", "'=Topics"], "labels neutralised too");
-    let row: Vec<String> = reader.records().next().unwrap().unwrap().iter().map(str::to_owned).collect();
+    assert_eq!(
+        headers,
+        ["response_id", "created_at", "Name", "Email", "Age", "Track", "'=Topics"],
+        "labels neutralised too"
+    );
+    let row: Vec<String> = reader
+        .records()
+        .next()
+        .unwrap()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
     assert_eq!(row[2], "'=HYPERLINK(\"http://evil\")");
     assert_eq!(row[6], "rust");
 }
@@ -349,14 +548,28 @@ async fn public_form_is_cached_and_invalidated_on_update(backend: Backend) {
     let (slug, id) = (form["slug"].as_str().unwrap(), form["id"].as_str().unwrap());
     fetch_public(&server, slug).await;
     let key = format!("forms:public:{slug}");
-    assert!(server.core.cache.get(&key).await.unwrap().is_some(), "the fetch filled the cache");
+    assert!(
+        server.core.cache.get(&key).await.unwrap().is_some(),
+        "the fetch filled the cache"
+    );
     server
-        .send_json(reqwest::Method::PATCH, &format!("/api/forms/{id}"), &json!({"title": "New title"}))
+        .send_json(
+            reqwest::Method::PATCH,
+            &format!("/api/forms/{id}"),
+            &json!({"title": "New title"}),
+        )
         .await;
-    assert!(server.core.cache.get(&key).await.unwrap().is_none(), "the update invalidated it");
+    assert!(
+        server.core.cache.get(&key).await.unwrap().is_none(),
+        "the update invalidated it"
+    );
     assert_eq!(fetch_public(&server, slug).await["title"], "New title");
-    server.send_json(reqwest::Method::DELETE, &format!("/api/forms/{id}"), &json!({})).await;
-    let gone = reqwest::get(server.url(&format!("/api/public/forms/{slug}"))).await.unwrap();
+    server
+        .send_json(reqwest::Method::DELETE, &format!("/api/forms/{id}"), &json!({}))
+        .await;
+    let gone = reqwest::get(server.url(&format!("/api/public/forms/{slug}")))
+        .await
+        .unwrap();
     assert_eq!(gone.status(), 404, "a deleted form is gone from the cache too");
 }
 
@@ -364,9 +577,19 @@ async fn deleting_a_form_removes_its_responses(backend: Backend) {
     let server = TestServer::spawn(backend).await;
     let form = owner_with_form(&server).await;
     let (slug, id) = (form["slug"].as_str().unwrap(), form["id"].as_str().unwrap());
-    let token = fetch_public(&server, slug).await["submission_token"].as_str().unwrap().to_owned();
-    submit(&server, slug, &json!({"submission_token": token, "answers": good_answers()})).await;
-    server.send_json(reqwest::Method::DELETE, &format!("/api/forms/{id}"), &json!({})).await;
+    let token = fetch_public(&server, slug).await["submission_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    submit(
+        &server,
+        slug,
+        &json!({"submission_token": token, "answers": good_answers()}),
+    )
+    .await;
+    server
+        .send_json(reqwest::Method::DELETE, &format!("/api/forms/{id}"), &json!({}))
+        .await;
     let left: i64 = keel::on_pool!(&server.core.db, pool => {
         sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM form_responses").fetch_one(pool).await.unwrap().0
     });
@@ -375,7 +598,9 @@ async fn deleting_a_form_removes_its_responses(backend: Backend) {
 
 #[tokio::test]
 async fn two_instances_sharing_redis_see_invalidations() {
-    let Some(redis) = keel_testkit::redis_url().await else { return };
+    let Some(redis) = keel_testkit::redis_url().await else {
+        return;
+    };
     let prefix = format!("keeltest-{}", uuid::Uuid::new_v4().simple());
     let shared = move |s: &mut keel::Settings| {
         s.cache.backend = keel::settings::CacheBackendKind::Redis(redis.clone().into());
@@ -385,7 +610,20 @@ async fn two_instances_sharing_redis_see_invalidations() {
     let b = a.spawn_sharing(shared).await;
     let form = owner_with_form(&a).await;
     let (slug, id) = (form["slug"].as_str().unwrap(), form["id"].as_str().unwrap());
-    assert_eq!(fetch_public(&b, slug).await["title"], "Conference sign-up", "b caches the form");
-    a.send_json(reqwest::Method::PATCH, &format!("/api/forms/{id}"), &json!({"title": "Changed on a"})).await;
-    assert_eq!(fetch_public(&b, slug).await["title"], "Changed on a", "a's update reached b through Redis");
+    assert_eq!(
+        fetch_public(&b, slug).await["title"],
+        "Conference sign-up",
+        "b caches the form"
+    );
+    a.send_json(
+        reqwest::Method::PATCH,
+        &format!("/api/forms/{id}"),
+        &json!({"title": "Changed on a"}),
+    )
+    .await;
+    assert_eq!(
+        fetch_public(&b, slug).await["title"],
+        "Changed on a",
+        "a's update reached b through Redis"
+    );
 }

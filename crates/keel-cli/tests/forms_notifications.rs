@@ -37,9 +37,17 @@ async fn a_submission_notifies_the_owner_and_calls_the_webhook(backend: Backend)
         .json()
         .await
         .unwrap();
-    let secret = form["webhook_secret"].as_str().expect("a webhook secret for the owner").to_owned();
+    let secret = form["webhook_secret"]
+        .as_str()
+        .expect("a webhook secret for the owner")
+        .to_owned();
     let slug = form["slug"].as_str().unwrap();
-    let public: Value = reqwest::get(server.url(&format!("/api/public/forms/{slug}"))).await.unwrap().json().await.unwrap();
+    let public: Value = reqwest::get(server.url(&format!("/api/public/forms/{slug}")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let created: Value = reqwest::Client::new()
         .post(server.url(&format!("/api/public/forms/{slug}/responses")))
         .json(&json!({"submission_token": public["submission_token"], "answers": {"comment": "Lovely talk"}}))
@@ -56,7 +64,9 @@ async fn a_submission_notifies_the_owner_and_calls_the_webhook(backend: Backend)
     assert!(mail[0].header("subject").unwrap_or_default().contains("Feedback"));
     assert!(mail[0].body().contains("Lovely talk") && mail[0].body().contains(response_id));
 
-    let hooks = receiver.wait_until("the webhook", Duration::from_secs(10), |r| !r.is_empty()).await;
+    let hooks = receiver
+        .wait_until("the webhook", Duration::from_secs(10), |r| !r.is_empty())
+        .await;
     let hook = &hooks[0];
     assert_eq!(hook.path, "/hook");
     assert_eq!(hook.header("x-keel-event"), Some("response.created"));
@@ -64,7 +74,11 @@ async fn a_submission_notifies_the_owner_and_calls_the_webhook(backend: Backend)
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(format!("{timestamp}.{}", hook.body).as_bytes());
     let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-    assert_eq!(hook.header("x-keel-signature"), Some(expected.as_str()), "the signature verifies with the form's secret");
+    assert_eq!(
+        hook.header("x-keel-signature"),
+        Some(expected.as_str()),
+        "the signature verifies with the form's secret"
+    );
     assert!(hook.header("x-keel-idempotency-key").is_some());
     let body: Value = serde_json::from_str(&hook.body).unwrap();
     assert_eq!(body["response"]["id"], response_id);

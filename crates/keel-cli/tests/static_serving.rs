@@ -125,8 +125,16 @@ async fn prod_answers_304_to_a_matching_etag_or_a_later_if_modified_since() {
         (vec![("if-none-match", etag.as_str())], 304, "the same ETag"),
         (vec![("if-none-match", "\"other\", W/\"x\"")], 200, "other ETags"),
         (vec![("if-none-match", "*")], 304, "any ETag"),
-        (vec![("if-modified-since", modified.as_str())], 304, "not modified since"),
-        (vec![("if-modified-since", "Thu, 01 Jan 1998 00:00:00 GMT")], 200, "modified since"),
+        (
+            vec![("if-modified-since", modified.as_str())],
+            304,
+            "not modified since",
+        ),
+        (
+            vec![("if-modified-since", "Thu, 01 Jan 1998 00:00:00 GMT")],
+            200,
+            "modified since",
+        ),
         (
             vec![("if-none-match", "\"other\""), ("if-modified-since", modified.as_str())],
             200,
@@ -150,10 +158,19 @@ async fn prod_answers_ranges_with_206_and_impossible_ones_with_416() {
     let url = site.hashed_url("app/site.css");
     let whole = std::fs::read(site.extra.join("app/site.css")).unwrap();
     let len = whole.len();
-    let response = site.get(&url, &[("range", "bytes=10-19"), ("accept-encoding", "br")]).await;
+    let response = site
+        .get(&url, &[("range", "bytes=10-19"), ("accept-encoding", "br")])
+        .await;
     assert_eq!(response.status(), 206);
-    assert_eq!(header(response.headers(), "content-range"), format!("bytes 10-19/{len}"));
-    assert_eq!(header(response.headers(), "content-encoding"), "", "ranges are of the identity");
+    assert_eq!(
+        header(response.headers(), "content-range"),
+        format!("bytes 10-19/{len}")
+    );
+    assert_eq!(
+        header(response.headers(), "content-encoding"),
+        "",
+        "ranges are of the identity"
+    );
     assert_eq!(&response.bytes().await.unwrap()[..], &whole[10..20]);
 
     let suffix = site.get(&url, &[("range", "bytes=-5")]).await;
@@ -206,8 +223,14 @@ async fn prod_chooses_brotli_or_gzip_by_accept_encoding_and_says_vary() {
         };
         assert_eq!(decoded, original, "{why}: the body decodes to the file");
     }
-    let tiny = site.get(&site.hashed_url("app/tiny.js"), &[("accept-encoding", "br, gzip")]).await;
-    assert_eq!(header(tiny.headers(), "content-encoding"), "", "no variant was worth keeping");
+    let tiny = site
+        .get(&site.hashed_url("app/tiny.js"), &[("accept-encoding", "br, gzip")])
+        .await;
+    assert_eq!(
+        header(tiny.headers(), "content-encoding"),
+        "",
+        "no variant was worth keeping"
+    );
     assert!(!varies_by_encoding(tiny.headers()), "nothing varies by encoding");
 }
 
@@ -223,7 +246,11 @@ async fn prod_sends_the_right_content_type() {
     for (path, expected) in cases {
         let response = site.get(&site.hashed_url(path), &[]).await;
         assert_eq!(header(response.headers(), "content-type"), expected, "{path}");
-        assert_eq!(header(response.headers(), "x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(
+            header(response.headers(), "x-content-type-options"),
+            "nosniff",
+            "{path}"
+        );
     }
 }
 
@@ -232,11 +259,37 @@ async fn head_has_the_headers_of_get_and_no_body() {
     let site = site(Profile::Prod).await;
     let url = site.server.url(&site.hashed_url("app/site.css"));
     for accept in ["br", "identity"] {
-        let get = site.server.client.get(&url).header("accept-encoding", accept).send().await.unwrap();
-        let head = site.server.client.head(&url).header("accept-encoding", accept).send().await.unwrap();
+        let get = site
+            .server
+            .client
+            .get(&url)
+            .header("accept-encoding", accept)
+            .send()
+            .await
+            .unwrap();
+        let head = site
+            .server
+            .client
+            .head(&url)
+            .header("accept-encoding", accept)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(head.status(), 200);
-        for name in ["content-type", "content-length", "etag", "last-modified", "cache-control", "vary", "content-encoding"] {
-            assert_eq!(header(head.headers(), name), header(get.headers(), name), "{accept}: {name}");
+        for name in [
+            "content-type",
+            "content-length",
+            "etag",
+            "last-modified",
+            "cache-control",
+            "vary",
+            "content-encoding",
+        ] {
+            assert_eq!(
+                header(head.headers(), name),
+                header(get.headers(), name),
+                "{accept}: {name}"
+            );
         }
         assert!(head.bytes().await.unwrap().is_empty(), "{accept}: HEAD has no body");
         assert!(!get.bytes().await.unwrap().is_empty());
@@ -247,10 +300,26 @@ async fn head_has_the_headers_of_get_and_no_body() {
 async fn static_files_skip_sessions_and_refuse_unsafe_methods() {
     let site = site(Profile::Prod).await;
     let response = site.get("/static/app/site.css", &[]).await;
-    assert!(response.headers().get("set-cookie").is_none(), "no session or CSRF cookie");
-    assert!(response.headers().get("x-request-id").is_some(), "still logged with a request id");
-    let post = site.server.client.post(site.server.url("/static/app/site.css")).send().await.unwrap();
-    assert_eq!(post.status(), 405, "not a CSRF 403: the static service has no unsafe methods");
+    assert!(
+        response.headers().get("set-cookie").is_none(),
+        "no session or CSRF cookie"
+    );
+    assert!(
+        response.headers().get("x-request-id").is_some(),
+        "still logged with a request id"
+    );
+    let post = site
+        .server
+        .client
+        .post(site.server.url("/static/app/site.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        post.status(),
+        405,
+        "not a CSRF 403: the static service has no unsafe methods"
+    );
     assert_eq!(header(post.headers(), "allow"), "GET, HEAD");
 }
 
@@ -270,7 +339,11 @@ async fn prod_serves_only_what_the_manifest_lists() {
     for (path, why) in cases {
         let response = site.get(path, &[]).await;
         assert_eq!(response.status(), 404, "{why}: {path}");
-        assert_eq!(header(response.headers(), "content-type"), "application/problem+json", "{why}");
+        assert_eq!(
+            header(response.headers(), "content-type"),
+            "application/problem+json",
+            "{why}"
+        );
     }
 }
 
@@ -293,8 +366,14 @@ fn hostile_paths() -> Vec<(&'static str, &'static str)> {
         ("/static/%c0%ae%c0%ae/secret.txt", "overlong UTF-8 dots to a real file"),
         ("/static/%2fetc%2fpasswd", "an encoded absolute path"),
         ("/static//etc/passwd", "an absolute path after the prefix"),
-        ("/static/app/link.txt", "a symlink in a source folder that points outside it"),
-        ("/static/linked.txt", "a symlink in the static root that points outside it"),
+        (
+            "/static/app/link.txt",
+            "a symlink in a source folder that points outside it",
+        ),
+        (
+            "/static/linked.txt",
+            "a symlink in the static root that points outside it",
+        ),
     ]
 }
 
@@ -304,7 +383,10 @@ async fn assert_hostile_paths_are_404(site: &Site, profile: &str) {
         let (status, text) = site.server.raw(&request).await;
         assert_eq!(status, 404, "{profile}, {why}: {path} gave {text}");
         assert!(!text.contains("TOP SECRET"), "{profile}, {why}: leaked the secret");
-        assert!(text.contains("application/problem+json"), "{profile}, {why}: the 404 problem");
+        assert!(
+            text.contains("application/problem+json"),
+            "{profile}, {why}: the 404 problem"
+        );
     }
 }
 
@@ -317,7 +399,11 @@ async fn hostile_paths_are_404_in_prod() {
 #[tokio::test]
 async fn hostile_paths_are_404_in_dev() {
     let site = site(Profile::Dev).await;
-    assert_eq!(site.get("/static/app/site.css", &[]).await.status(), 200, "the folder is served");
+    assert_eq!(
+        site.get("/static/app/site.css", &[]).await.status(),
+        200,
+        "the folder is served"
+    );
     assert_hostile_paths_are_404(&site, "dev").await;
 }
 
@@ -326,15 +412,25 @@ async fn dev_serves_straight_from_the_sources_and_extra_folders() {
     let site = site(Profile::Dev).await;
     let builtin = site.get("/static/keel/keel.css", &[]).await;
     assert_eq!(builtin.status(), 200);
-    assert_eq!(header(builtin.headers(), "cache-control"), "no-cache", "always revalidated");
+    assert_eq!(
+        header(builtin.headers(), "cache-control"),
+        "no-cache",
+        "always revalidated"
+    );
     let etag = header(builtin.headers(), "etag").to_owned();
-    assert!(builtin.text().await.unwrap().contains("@import \"base.css\""), "not rewritten");
+    assert!(
+        builtin.text().await.unwrap().contains("@import \"base.css\""),
+        "not rewritten"
+    );
     let again = site.get("/static/keel/keel.css", &[("if-none-match", &etag)]).await;
     assert_eq!(again.status(), 304, "ETags work in dev too");
 
     let extra = site.get("/static/app/tiny.js", &[]).await;
     assert_eq!(extra.status(), 200, "a file of an extra folder");
-    assert_eq!(header(extra.headers(), "content-type"), "text/javascript; charset=utf-8");
+    assert_eq!(
+        header(extra.headers(), "content-type"),
+        "text/javascript; charset=utf-8"
+    );
     assert_eq!(extra.text().await.unwrap(), "x=1");
 
     std::fs::write(site.extra.join("app/tiny.js"), "x=2").unwrap();

@@ -4,13 +4,13 @@
 //! is validated again.
 
 use axum::extract::{Path, State};
-use keel::http::extract::ApiQuery;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use keel::accounts::CurrentUser;
 use keel::http::extract::ApiJson;
+use keel::http::extract::ApiQuery;
 use keel::Problem;
 use serde::Deserialize;
 use serde_json::json;
@@ -76,11 +76,17 @@ pub(crate) async fn forget_public(state: &FormsState, slug: &str) {
         keel::http::openapi::SiteErrors,
     )
 )]
-async fn list_forms(State(state): State<FormsState>, user: CurrentUser, ApiQuery(page): ApiQuery<PageQuery>) -> Result<Json<serde_json::Value>, Problem> {
+async fn list_forms(
+    State(state): State<FormsState>,
+    user: CurrentUser,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<serde_json::Value>, Problem> {
     let (before, limit) = page.parse()?;
     let (items, next) = forms::list_for_owner(&state.core.db, user.user.id, before, limit).await?;
     let items: Vec<_> = items.iter().map(view::owner_form).collect();
-    Ok(Json(json!({ "items": items, "next_cursor": next.map(repo::encode_cursor) })))
+    Ok(Json(
+        json!({ "items": items, "next_cursor": next.map(repo::encode_cursor) }),
+    ))
 }
 
 #[utoipa::path(
@@ -99,7 +105,11 @@ async fn list_forms(State(state): State<FormsState>, user: CurrentUser, ApiQuery
         keel::http::openapi::SiteErrors,
     )
 )]
-async fn create_form(State(state): State<FormsState>, user: CurrentUser, ApiJson(input): ApiJson<FormInput>) -> Result<Response, Problem> {
+async fn create_form(
+    State(state): State<FormsState>,
+    user: CurrentUser,
+    ApiJson(input): ApiJson<FormInput>,
+) -> Result<Response, Problem> {
     let def = FormDefinition::parse(input, webhook_policy(&state)).map_err(definition_problem)?;
     let secret = def.webhook_url.as_ref().map(|_| new_webhook_secret());
     let form = forms::insert(&state.core.db, user.user.id, &def, secret.as_deref()).await?;
@@ -121,8 +131,14 @@ async fn create_form(State(state): State<FormsState>, user: CurrentUser, ApiJson
         keel::http::openapi::SiteErrors,
     )
 )]
-async fn get_form(State(state): State<FormsState>, user: CurrentUser, Path(id): Path<String>) -> Result<Json<serde_json::Value>, Problem> {
-    let form = forms::get_for_owner(&state.core.db, user.user.id, parse_id(&id)?).await?.ok_or_else(Problem::not_found)?;
+async fn get_form(
+    State(state): State<FormsState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let form = forms::get_for_owner(&state.core.db, user.user.id, parse_id(&id)?)
+        .await?
+        .ok_or_else(Problem::not_found)?;
     Ok(Json(view::owner_form(&form)))
 }
 
@@ -170,8 +186,11 @@ async fn update_form(
 ) -> Result<Json<serde_json::Value>, Problem> {
     let id = parse_id(&id)?;
     let db = &state.core.db;
-    let stored = forms::get_for_owner(db, user.user.id, id).await?.ok_or_else(Problem::not_found)?;
-    let def = FormDefinition::parse(merge(&stored.definition, patch)?, webhook_policy(&state)).map_err(definition_problem)?;
+    let stored = forms::get_for_owner(db, user.user.id, id)
+        .await?
+        .ok_or_else(Problem::not_found)?;
+    let def =
+        FormDefinition::parse(merge(&stored.definition, patch)?, webhook_policy(&state)).map_err(definition_problem)?;
     let secret = match (&def.webhook_url, stored.webhook_secret) {
         (None, _) => None,
         (Some(_), Some(secret)) => Some(secret),
@@ -181,7 +200,9 @@ async fn update_form(
         return Err(Problem::not_found());
     }
     forget_public(&state, &stored.slug).await;
-    let form = forms::get_for_owner(db, user.user.id, id).await?.ok_or_else(Problem::not_found)?;
+    let form = forms::get_for_owner(db, user.user.id, id)
+        .await?
+        .ok_or_else(Problem::not_found)?;
     Ok(Json(view::owner_form(&form)))
 }
 
@@ -201,7 +222,11 @@ async fn update_form(
         keel::http::openapi::SiteErrors,
     )
 )]
-async fn delete_form(State(state): State<FormsState>, user: CurrentUser, Path(id): Path<String>) -> Result<StatusCode, Problem> {
+async fn delete_form(
+    State(state): State<FormsState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
     let id = parse_id(&id)?;
     let slug = forms::delete(&state.core.db, user.user.id, id)
         .await?

@@ -90,7 +90,9 @@ fn public_headers(response: &mut Response, origins: &[String], request_origin: O
     headers.insert("cross-origin-resource-policy", HeaderValue::from_static("cross-origin"));
     headers.append(header::VARY, HeaderValue::from_static("origin"));
     if let Some(origin) = request_origin {
-        let allowed = origin.to_str().is_ok_and(|o| origins.iter().any(|allowed| allowed == o));
+        let allowed = origin
+            .to_str()
+            .is_ok_and(|o| origins.iter().any(|allowed| allowed == o));
         if allowed {
             headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
         }
@@ -115,10 +117,17 @@ fn now() -> i64 {
         keel::http::openapi::SiteErrors,
     )
 )]
-async fn get_public_form(State(state): State<FormsState>, Path(slug): Path<String>, headers: HeaderMap) -> Result<Response, Problem> {
+async fn get_public_form(
+    State(state): State<FormsState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
     let slug = FormSlug::parse(&slug).ok_or_else(Problem::not_found)?;
     let cached = load_cached(&state, &slug).await?.ok_or_else(Problem::not_found)?;
-    let token = state.core.signer.sign_timestamped(TOKEN_SALT, &cached.id.to_string(), now());
+    let token = state
+        .core
+        .signer
+        .sign_timestamped(TOKEN_SALT, &cached.id.to_string(), now());
     // Splice the token into the cached JSON object instead of re-encoding it.
     let public = cached.public.get();
     let body = format!("{{\"submission_token\":\"{token}\",{}", &public[1..]);
@@ -149,7 +158,10 @@ pub(super) fn check_token(state: &FormsState, token: &str, form_id: Uuid) -> Res
             "submission-token-expired",
             "The submission token has expired; fetch the form again.",
         )),
-        _ => Err(Problem::forbidden("submission-token-invalid", "The submission token is not valid for this form.")),
+        _ => Err(Problem::forbidden(
+            "submission-token-invalid",
+            "The submission token is not valid for this form.",
+        )),
     }
 }
 
@@ -183,7 +195,9 @@ async fn submit_response(
 ) -> Result<Response, Problem> {
     let slug = FormSlug::parse(&slug).ok_or_else(Problem::not_found)?;
     let origin = request.headers().get(header::ORIGIN).cloned();
-    let form = forms::get_by_slug(&state.core.db, &slug).await?.ok_or_else(Problem::not_found)?;
+    let form = forms::get_by_slug(&state.core.db, &slug)
+        .await?
+        .ok_or_else(Problem::not_found)?;
     let subject = format!("{address}:{}", form.id);
     if let Err(retry) = state.submissions.hit(&subject).await {
         return Err(Problem::too_many_requests(retry.0));

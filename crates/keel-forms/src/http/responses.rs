@@ -4,13 +4,13 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
-use keel::http::extract::ApiQuery;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::stream;
 use keel::accounts::CurrentUser;
+use keel::http::extract::ApiQuery;
 use keel::Problem;
 use serde_json::json;
 
@@ -53,7 +53,9 @@ async fn list_responses(
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let (before, limit) = page.parse()?;
-    let form = forms::get_for_owner(&state.core.db, user.user.id, parse_id(&id)?).await?.ok_or_else(Problem::not_found)?;
+    let form = forms::get_for_owner(&state.core.db, user.user.id, parse_id(&id)?)
+        .await?
+        .ok_or_else(Problem::not_found)?;
     let (items, next) = responses::page(&state.core.db, form.id, before, limit).await?;
     let ids: Vec<_> = items.iter().map(|r| r.id).collect();
     let files = files::for_responses(&state.core.db, &ids).await?;
@@ -61,11 +63,15 @@ async fn list_responses(
         .iter()
         .map(|r| view::response(r, files.get(&r.id).map(Vec::as_slice).unwrap_or_default()))
         .collect();
-    Ok(Json(json!({ "items": items, "next_cursor": next.map(repo::encode_cursor) })))
+    Ok(Json(
+        json!({ "items": items, "next_cursor": next.map(repo::encode_cursor) }),
+    ))
 }
 
 fn csv_line(cells: impl IntoIterator<Item = String>) -> Vec<u8> {
-    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
     let cells: Vec<String> = cells.into_iter().map(|c| neutralise(&c)).collect();
     // Writing to a Vec cannot fail.
     let _ = writer.write_record(&cells);
@@ -82,7 +88,11 @@ fn rows(fields: &[Field], batch: &[responses::StoredResponse]) -> Bytes {
     let mut out = Vec::new();
     for r in batch {
         let mut cells = vec![r.id.to_string(), r.created_at.to_rfc3339()];
-        cells.extend(fields.iter().map(|f| r.answers.get(&f.key).map(plain).unwrap_or_default()));
+        cells.extend(
+            fields
+                .iter()
+                .map(|f| r.answers.get(&f.key).map(plain).unwrap_or_default()),
+        );
         out.extend(csv_line(cells));
     }
     Bytes::from(out)
@@ -105,8 +115,14 @@ fn rows(fields: &[Field], batch: &[responses::StoredResponse]) -> Bytes {
         keel::http::openapi::SiteErrors,
     )
 )]
-async fn export_responses_csv(State(state): State<FormsState>, user: CurrentUser, Path(id): Path<String>) -> Result<Response, Problem> {
-    let form = forms::get_for_owner(&state.core.db, user.user.id, parse_id(&id)?).await?.ok_or_else(Problem::not_found)?;
+async fn export_responses_csv(
+    State(state): State<FormsState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let form = forms::get_for_owner(&state.core.db, user.user.id, parse_id(&id)?)
+        .await?
+        .ok_or_else(Problem::not_found)?;
     let fields = form.definition.fields.clone();
     let head = Bytes::from(header_line(&fields));
     let db = state.core.db.clone();

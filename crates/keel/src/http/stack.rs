@@ -45,23 +45,22 @@ pub fn build(core: &Core, policy: &Policy, app_routes: Router) -> Router {
         .route_layer(middleware::from_fn(record_route));
     // 10. static files: nested after the route layers, so no session or
     // CSRF work, and inside the layers below (host validation, https)
-    let site = crate::staticfiles::mount(site, &core.settings)
-        .layer(
-            ServiceBuilder::new()
-                // 5. Host must be single, well-formed and allowed (400)
-                .layer(middleware::from_fn_with_state(policy.clone(), hosts::validate_host))
-                // 6. plain http is answered 301 to https, not processed
-                .layer(middleware::from_fn_with_state(policy.clone(), https::redirect_to_https))
-                // TRACE is never answered (cross-site tracing)
-                .layer(middleware::from_fn(refuse_trace))
-                // 7. CORS: preflights answered here; allowed origins decorated
-                .layer(middleware::from_fn_with_state(policy.clone(), cors::cors))
-                // 9. body size limit for extractors (413); upload routes set their own
-                .layer(DefaultBodyLimit::max(body_limit))
-                // services for extractors
-                .layer(Extension(core.clone()))
-                .layer(Extension(policy.clone())),
-        );
+    let site = crate::staticfiles::mount(site, &core.settings).layer(
+        ServiceBuilder::new()
+            // 5. Host must be single, well-formed and allowed (400)
+            .layer(middleware::from_fn_with_state(policy.clone(), hosts::validate_host))
+            // 6. plain http is answered 301 to https, not processed
+            .layer(middleware::from_fn_with_state(policy.clone(), https::redirect_to_https))
+            // TRACE is never answered (cross-site tracing)
+            .layer(middleware::from_fn(refuse_trace))
+            // 7. CORS: preflights answered here; allowed origins decorated
+            .layer(middleware::from_fn_with_state(policy.clone(), cors::cors))
+            // 9. body size limit for extractors (413); upload routes set their own
+            .layer(DefaultBodyLimit::max(body_limit))
+            // services for extractors
+            .layer(Extension(core.clone()))
+            .layer(Extension(policy.clone())),
+    );
 
     let request_timeout = core.settings.server.request_timeout;
     let debug_pages = policy.debug_pages;

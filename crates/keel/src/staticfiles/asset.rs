@@ -93,16 +93,14 @@ impl Asset {
 
     /// Every representation, identity first.
     pub(crate) fn representations(&self) -> impl Iterator<Item = &Representation> {
-        std::iter::once(&self.identity).chain(self.gzip.as_ref()).chain(self.br.as_ref())
+        std::iter::once(&self.identity)
+            .chain(self.gzip.as_ref())
+            .chain(self.br.as_ref())
     }
 
     /// The identity ETag without its quotes.
     fn tag(&self) -> &str {
-        self.identity
-            .etag
-            .to_str()
-            .unwrap_or_default()
-            .trim_matches('"')
+        self.identity.etag.to_str().unwrap_or_default().trim_matches('"')
     }
 }
 

@@ -16,12 +16,7 @@ macro_rules! builtin {
 }
 
 /// Every built-in file, sorted by path.
-pub static BUILTIN: &[BuiltinFile] = builtin![
-    "keel/base.css",
-    "keel/img/mark.svg",
-    "keel/keel.css",
-    "keel/keel.js",
-];
+pub static BUILTIN: &[BuiltinFile] = builtin!["keel/base.css", "keel/img/mark.svg", "keel/keel.css", "keel/keel.js",];
 
 /// The built-in file at `path`, if any.
 pub fn find(path: &str) -> Option<&'static BuiltinFile> {
@@ -53,6 +48,9 @@ mod tests {
         walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("static"), "", &mut on_disk);
         on_disk.sort();
         let listed: Vec<&str> = BUILTIN.iter().map(|f| f.path).collect();
-        assert_eq!(listed, on_disk, "add new files in crates/keel/static to BUILTIN, sorted");
+        assert_eq!(
+            listed, on_disk,
+            "add new files in crates/keel/static to BUILTIN, sorted"
+        );
     }
 }

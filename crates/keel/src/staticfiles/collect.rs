@@ -31,7 +31,9 @@ pub struct CollectOptions {
 #[derive(Debug, Clone, Copy)]
 pub enum Event<'a> {
     /// Planning is done; this many files follow.
-    Start { total: usize },
+    Start {
+        total: usize,
+    },
     Copied(&'a str),
     Unchanged(&'a str),
 }
@@ -224,7 +226,11 @@ fn clear(root: &Path, dirs: &[PathBuf], dry_run: bool) -> Result<usize, StaticEr
     if std::env::current_dir().is_ok_and(|cwd| cwd.starts_with(&real)) {
         return Err(refuse("it holds the working folder"));
     }
-    if dirs.iter().filter_map(|d| std::fs::canonicalize(d).ok()).any(|d| d.starts_with(&real)) {
+    if dirs
+        .iter()
+        .filter_map(|d| std::fs::canonicalize(d).ok())
+        .any(|d| d.starts_with(&real))
+    {
         return Err(refuse("it holds a folder of KEEL_STATICFILES_DIRS"));
     }
     let read = |source| StaticError::Read {

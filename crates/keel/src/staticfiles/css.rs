@@ -150,11 +150,15 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 }
 
 fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    b.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|p| p + from)
+    b.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
 }
 
 fn starts_with_ci(b: &[u8], i: usize, pattern: &[u8]) -> bool {
-    b.get(i..i + pattern.len()).is_some_and(|s| s.eq_ignore_ascii_case(pattern))
+    b.get(i..i + pattern.len())
+        .is_some_and(|s| s.eq_ignore_ascii_case(pattern))
 }
 
 fn is_ident(c: u8) -> bool {
@@ -166,7 +170,12 @@ mod tests {
     use super::*;
 
     fn hashed(path: &str) -> Option<String> {
-        let known = ["keel/img/mark.svg", "keel/base.css", "fonts/a.woff2", "keel/img/x y.png"];
+        let known = [
+            "keel/img/mark.svg",
+            "keel/base.css",
+            "fonts/a.woff2",
+            "keel/img/x y.png",
+        ];
         known.contains(&path).then(|| match path.rsplit_once('.') {
             Some((stem, ext)) => format!("{stem}.0123456789ab.{ext}"),
             None => path.to_owned(),
@@ -180,13 +189,41 @@ mod tests {
     #[test]
     fn references_of_every_form_are_rewritten() {
         let cases = [
-            ("a{b:url(img/mark.svg)}", "a{b:url(img/mark.0123456789ab.svg)}", "unquoted"),
-            ("a{b:url( 'img/mark.svg' )}", "a{b:url( 'img/mark.0123456789ab.svg' )}", "single quotes"),
-            ("a{b:URL(\"./img/mark.svg\")}", "a{b:URL(\"./img/mark.0123456789ab.svg\")}", "dot segment"),
-            ("@import \"base.css\";", "@import \"base.0123456789ab.css\";", "@import string"),
-            ("@import url(base.css);", "@import url(base.0123456789ab.css);", "@import url"),
-            ("a{b:url(../fonts/a.woff2?#iefix)}", "a{b:url(../fonts/a.0123456789ab.woff2?#iefix)}", "query kept"),
-            ("a{b:url(/static/keel/base.css)}", "a{b:url(/static/keel/base.0123456789ab.css)}", "absolute"),
+            (
+                "a{b:url(img/mark.svg)}",
+                "a{b:url(img/mark.0123456789ab.svg)}",
+                "unquoted",
+            ),
+            (
+                "a{b:url( 'img/mark.svg' )}",
+                "a{b:url( 'img/mark.0123456789ab.svg' )}",
+                "single quotes",
+            ),
+            (
+                "a{b:URL(\"./img/mark.svg\")}",
+                "a{b:URL(\"./img/mark.0123456789ab.svg\")}",
+                "dot segment",
+            ),
+            (
+                "@import \"base.css\";",
+                "@import \"base.0123456789ab.css\";",
+                "@import string",
+            ),
+            (
+                "@import url(base.css);",
+                "@import url(base.0123456789ab.css);",
+                "@import url",
+            ),
+            (
+                "a{b:url(../fonts/a.woff2?#iefix)}",
+                "a{b:url(../fonts/a.0123456789ab.woff2?#iefix)}",
+                "query kept",
+            ),
+            (
+                "a{b:url(/static/keel/base.css)}",
+                "a{b:url(/static/keel/base.0123456789ab.css)}",
+                "absolute",
+            ),
         ];
         for (css, expected, why) in cases {
             assert_eq!(run(css), expected, "{why}");
@@ -220,7 +257,15 @@ mod tests {
 
     #[test]
     fn unterminated_input_does_not_panic() {
-        for css in ["url(", "url('abc", "@import \"", "/* open", "\"", "@import", "url(\"a\\"] {
+        for css in [
+            "url(",
+            "url('abc",
+            "@import \"",
+            "/* open",
+            "\"",
+            "@import",
+            "url(\"a\\",
+        ] {
             let _ = run(css);
         }
     }

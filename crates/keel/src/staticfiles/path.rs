@@ -75,7 +75,11 @@ mod tests {
             ("/keel/img/mark.svg", "keel/img/mark.svg", "a nested path"),
             ("/a%20b.css", "a b.css", "an encoded space"),
             ("/caf%C3%A9.css", "café.css", "encoded UTF-8"),
-            ("/keel/keel.3f2a9c1b7d4e.css", "keel/keel.3f2a9c1b7d4e.css", "a hashed name"),
+            (
+                "/keel/keel.3f2a9c1b7d4e.css",
+                "keel/keel.3f2a9c1b7d4e.css",
+                "a hashed name",
+            ),
         ];
         for (raw, expected, why) in cases {
             assert_eq!(request_path(raw).as_deref(), Some(expected), "{why}: {raw}");

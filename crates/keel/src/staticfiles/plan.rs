@@ -59,8 +59,9 @@ impl<'a> Planner<'a> {
         let bytes = match std::str::from_utf8(bytes) {
             Ok(text) if media::is_css(path) => {
                 if !self.visiting.insert(path.to_owned()) {
-                    self.warnings
-                        .push(format!("{path}: part of an @import cycle; a reference to it is left as is"));
+                    self.warnings.push(format!(
+                        "{path}: part of an @import cycle; a reference to it is left as is"
+                    ));
                     return None;
                 }
                 let rewritten = self.rewrite_css(path, text);
@@ -90,8 +91,9 @@ impl<'a> Planner<'a> {
             super::css::target(path, url, prefix).is_some_and(|(logical, _)| self.sources.contains_key(&*logical))
         };
         for url in unknown.iter().filter(|url| !exists(url)) {
-            self.warnings
-                .push(format!("{path}: the reference {url:?} names no static file; left as is"));
+            self.warnings.push(format!(
+                "{path}: the reference {url:?} names no static file; left as is"
+            ));
         }
         rewritten
     }
@@ -128,7 +130,10 @@ mod tests {
 
     #[test]
     fn import_cycles_end_with_a_warning() {
-        let (planned, warnings) = plan(&set(&[("a.css", "@import 'b.css';"), ("b.css", "@import 'a.css';")]), "/s/");
+        let (planned, warnings) = plan(
+            &set(&[("a.css", "@import 'b.css';"), ("b.css", "@import 'a.css';")]),
+            "/s/",
+        );
         assert_eq!(planned.len(), 2);
         assert!(warnings.iter().any(|w| w.contains("cycle")), "{warnings:?}");
     }

@@ -31,9 +31,15 @@ pub(crate) fn respond(asset: &Asset, head: bool, headers: &HeaderMap) -> Respons
         .map_or(Ranged::Whole, |value| parse_range(value, len));
     match range {
         Ranged::Whole => {
-            let body = if head { Body::empty() } else { Body::from(chosen.body.clone()) };
+            let body = if head {
+                Body::empty()
+            } else {
+                Body::from(chosen.body.clone())
+            };
             let mut response = build(asset, chosen, StatusCode::OK, body);
-            response.headers_mut().insert(header::CONTENT_LENGTH, chosen.length.clone());
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, chosen.length.clone());
             response
         }
         Ranged::Part(part) => partial(asset, part, len, head),
@@ -123,7 +129,9 @@ fn quality(accept: &str, coding: &str) -> f32 {
                 let (key, value) = p.split_once('=')?;
                 key.trim().eq_ignore_ascii_case("q").then(|| value.trim())
             })
-            .map_or(1.0, |q| q.parse::<f32>().ok().filter(|q| (0.0..=1.0).contains(q)).unwrap_or(0.0));
+            .map_or(1.0, |q| {
+                q.parse::<f32>().ok().filter(|q| (0.0..=1.0).contains(q)).unwrap_or(0.0)
+            });
         if name.eq_ignore_ascii_case(coding) {
             return q;
         }
@@ -196,7 +204,12 @@ fn parse_range(value: &str, len: u64) -> Ranged {
     let Some((first, last)) = spec.trim().split_once('-') else {
         return Ranged::Whole;
     };
-    let number = |s: &str| s.bytes().all(|b| b.is_ascii_digit()).then(|| s.parse::<u64>().ok()).flatten();
+    let number = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| s.parse::<u64>().ok())
+            .flatten()
+    };
     let (first, last) = (first.trim(), last.trim());
     if first.is_empty() {
         return match number(last) {

@@ -111,7 +111,12 @@ async fn source_asset(dirs: Arc<[PathBuf]>, logical: String) -> Option<Asset> {
         std::borrow::Cow::Borrowed(bytes) => Bytes::from_static(bytes),
         std::borrow::Cow::Owned(bytes) => Bytes::from(bytes),
     };
-    Some(Asset::new(body, media::content_type(&logical), REVALIDATE, found.modified))
+    Some(Asset::new(
+        body,
+        media::content_type(&logical),
+        REVALIDATE,
+        found.modified,
+    ))
 }
 
 /// Every file the manifest of `root` lists, under its hashed name
