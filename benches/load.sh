@@ -16,6 +16,7 @@
 #
 #   bash benches/load.sh                         # DURATION=10 WARMUP=3 RUNS=1
 #   BACKENDS=sqlite RUNS=3 bash benches/load.sh  # median of 3 runs
+#   ENDPOINTS=submit bash benches/load.sh        # only some endpoints
 #
 # Needs wrk (`apt-get install -y wrk`), curl, python3 and, for PostgreSQL,
 # psql and a server on $PG_URL that lets its user create databases;
@@ -29,6 +30,7 @@ WARMUP=${WARMUP:-3}
 RUNS=${RUNS:-1}
 CONNECTIONS=${CONNECTIONS:-64}
 BACKENDS=${BACKENDS:-sqlite postgres}
+ENDPOINTS=${ENDPOINTS:-healthz form submit}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 KEEL_PORT=${KEEL_PORT:-18490}
 FLOOR_PORT=${FLOOR_PORT:-18491}
@@ -171,10 +173,15 @@ EOF
 
 # run_endpoints BACKEND SERVER PORT: the three endpoints on one server.
 run_endpoints() {
-  local base="http://127.0.0.1:$3"
-  measure "$1.$2.healthz" "$base/healthz"
-  measure "$1.$2.form" "$base/api/public/forms/$SLUG"
-  measure "$1.$2.submit" "$base/api/public/forms/$SLUG/responses" "$WORK/submit.lua"
+  local base="http://127.0.0.1:$3" endpoint
+  for endpoint in $ENDPOINTS; do
+    case $endpoint in
+      healthz) measure "$1.$2.healthz" "$base/healthz" ;;
+      form) measure "$1.$2.form" "$base/api/public/forms/$SLUG" ;;
+      submit) measure "$1.$2.submit" "$base/api/public/forms/$SLUG/responses" "$WORK/submit.lua" ;;
+      *) echo "load.sh: unknown endpoint $endpoint (healthz, form, submit)" >&2; exit 1 ;;
+    esac
+  done
 }
 
 bench_backend() {
@@ -194,8 +201,9 @@ bench_backend() {
     FLOOR_DB="$PG_URL/${name}_floor"
   fi
   # prod refuses to serve without migrations and collected static files
-  (cd "$WORK/keel" && DATABASE_URL=$KEEL_DB timeout 60 "$KEEL" migrate >/dev/null &&
-    DATABASE_URL=$KEEL_DB timeout 60 "$KEEL" collectstatic --no-input >/dev/null)
+  (cd "$WORK/keel" && DATABASE_URL=$KEEL_DB timeout 60 "$KEEL" migrate >>"$WORK/setup.log" 2>&1 &&
+    DATABASE_URL=$KEEL_DB timeout 60 "$KEEL" collectstatic --no-input >>"$WORK/setup.log" 2>&1) ||
+    { cat "$WORK/setup.log" >&2; exit 1; }
   start_keel "$backend" warn
   setup_form
   start_floor "$backend"

@@ -17,6 +17,9 @@ use http::StatusCode;
 use super::asset::{Asset, Representation};
 use crate::http::Problem;
 
+/// How many headers a static response ends up with, about.
+const RESPONSE_HEADERS: usize = 24;
+
 /// The response to a GET (or, with `head`, a HEAD) of `asset`.
 pub(crate) fn respond(asset: &Asset, head: bool, headers: &HeaderMap) -> Response {
     let chosen = negotiate(asset, headers.get(header::ACCEPT_ENCODING));
@@ -82,6 +85,9 @@ fn content_range(range: &str) -> HeaderValue {
 fn build(asset: &Asset, chosen: &Representation, status: StatusCode, body: Body) -> Response {
     let mut response = Response::new(body);
     *response.status_mut() = status;
+    // Room for these and the outer layers' (security headers, request id,
+    // CORS), so the map is allocated once instead of grown three times.
+    *response.headers_mut() = HeaderMap::with_capacity(RESPONSE_HEADERS);
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, asset.content_type.clone());
     headers.insert(header::ETAG, chosen.etag.clone());
