@@ -7,7 +7,8 @@
 # Keel in prod with its access log at info (one line per request, as in
 # production) and a second Keel at warn. `wrk -t1 -c64`, pinned to core 0,
 # fetches the same hashed URL from each in turn; the best run of each
-# counts. Prints requests/s and the Keel/nginx ratios.
+# counts. Prints requests/s, the server's CPU time per request, and the
+# Keel/nginx ratios of both (on a busy machine the CPU time is steadier).
 #
 #   bash benches/static_files.sh            # RUNS=3 DURATION=10s by default
 #   RUNS=5 DURATION=20s bash benches/static_files.sh
@@ -111,7 +112,10 @@ declare -A url=(
   [keel_info]="http://127.0.0.1:$KEEL_PORT/static/$HASHED"
   [keel_warn]="http://127.0.0.1:$KEEL_WARN_PORT/static/$HASHED"
 )
+declare -A pid=([nginx]=${pids[0]} [keel_info]=${pids[1]} [keel_warn]=${pids[2]})
 declare -A best=([nginx]=0 [keel_info]=0 [keel_warn]=0)
+declare -A ticks=([nginx]=0 [keel_info]=0 [keel_warn]=0)
+declare -A served=([nginx]=0 [keel_info]=0 [keel_warn]=0)
 
 wait_for() {
   local deadline=$((SECONDS + 20))
@@ -121,31 +125,55 @@ wait_for() {
   done
 }
 
-rps() {
-  "${pin_client[@]}" wrk -t1 -c"$CONNECTIONS" -d"$1" "$2" | awk '/Requests\/sec/ {print $2}'
+# CPU time (user + system, clock ticks) of a process and its children:
+# nginx's master and worker, or Keel with all its threads.
+cpu_ticks() {
+  local total=0 pid
+  for pid in "$1" $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
+
+# Prints "requests/s requests" of one wrk run.
+wrk_run() {
+  "${pin_client[@]}" wrk -t1 -c"$CONNECTIONS" -d"$1" "$2" |
+    awk '/requests in/ {n = $1} /Requests\/sec/ {r = $2} END {print r, n}'
 }
 
 for name in "${names[@]}"; do
   wait_for "${url[$name]}"
-  rps 2s "${url[$name]}" >/dev/null # warm-up
+  wrk_run 2s "${url[$name]}" >/dev/null # warm-up
 done
 
 # The servers take turns, so a burst of load elsewhere on the machine
-# hits each of them alike.
+# hits each of them alike. Besides requests/s, the server's own CPU time per
+# request is counted: on a busy machine it is the steadier figure.
 echo "static_files: ${SIZE_KB} KB file, wrk -t1 -c$CONNECTIONS -d$DURATION, best of $RUNS"
 for run in $(seq "$RUNS"); do
   for name in "${names[@]}"; do
-    r=$(rps "$DURATION" "${url[$name]}")
+    before=$(cpu_ticks "${pid[$name]}")
+    read -r r n < <(wrk_run "$DURATION" "${url[$name]}")
+    after=$(cpu_ticks "${pid[$name]}")
     echo "  run $run $name: $r requests/s"
     best[$name]=$(python3 -c "print(max(${best[$name]}, $r))")
+    ticks[$name]=$((ticks[$name] + after - before))
+    served[$name]=$((served[$name] + n))
   done
 done
 
-python3 - "${best[nginx]}" "${best[keel_info]}" "${best[keel_warn]}" <<'PY'
+python3 - "$(getconf CLK_TCK)" \
+  "${best[nginx]}" "${ticks[nginx]}" "${served[nginx]}" \
+  "${best[keel_info]}" "${ticks[keel_info]}" "${served[keel_info]}" \
+  "${best[keel_warn]}" "${ticks[keel_warn]}" "${served[keel_warn]}" <<'PY'
 import sys
-nginx, info, warn = map(float, sys.argv[1:])
-print(f"{'server':<24}{'requests/s':>12}{'x nginx':>10}")
-print(f"{'nginx':<24}{nginx:>12.0f}{1:>10.2f}")
-print(f"{'keel (log level info)':<24}{info:>12.0f}{info / nginx:>10.2f}")
-print(f"{'keel (log level warn)':<24}{warn:>12.0f}{warn / nginx:>10.2f}")
+hz = float(sys.argv[1])
+rows = []
+for i, name in enumerate(["nginx", "keel (log level info)", "keel (log level warn)"]):
+    rps, ticks, served = (float(v) for v in sys.argv[2 + 3 * i : 5 + 3 * i])
+    rows.append((name, rps, ticks / hz / served * 1e6))
+nginx_rps, nginx_us = rows[0][1], rows[0][2]
+print(f"{'server':<24}{'requests/s':>12}{'x nginx':>9}{'CPU us/request':>16}{'x nginx':>9}")
+for name, rps, us in rows:
+    print(f"{name:<24}{rps:>12.0f}{rps / nginx_rps:>9.2f}{us:>16.1f}{nginx_us / us:>9.2f}")
 PY

@@ -1,90 +1,16 @@
-//! Serving `/static/` over HTTP against the real stack: in prod the
-//! collected files from memory (cache headers, validators, ranges,
-//! precompressed bodies), in dev the sources; hostile paths never leave
-//! the root. None of this touches storage, so SQLite only.
+//! Serving collected files in prod over HTTP against the real stack:
+//! cache headers, validators and 304, ranges, precompressed bodies chosen
+//! by `Accept-Encoding`, content types, HEAD, and no session work. None of
+//! this touches storage, so SQLite only. Hostile paths and dev serving are
+//! in `static_paths.rs`.
+
+mod static_site;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
 
 use keel::settings::Profile;
-use keel::staticfiles::{self, Manifest};
-use keel_testkit::{Backend, TestServer};
 use reqwest::header::HeaderMap;
-
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
-
-/// A project folder: an extra static folder with a large stylesheet, a
-/// tiny script and an image, and a secret file beside it that must never
-/// be served.
-struct Site {
-    server: TestServer,
-    manifest: Manifest,
-    extra: PathBuf,
-    root: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-fn write_sources(dir: &Path) -> PathBuf {
-    let extra = dir.join("extra");
-    std::fs::create_dir_all(extra.join("app")).unwrap();
-    let css = ".row { display: flex; gap: 1rem; }\n".repeat(500);
-    std::fs::write(extra.join("app/site.css"), css).unwrap();
-    std::fs::write(extra.join("app/tiny.js"), "x=1").unwrap();
-    std::fs::write(extra.join("app/photo.png"), [7_u8; 2048]).unwrap();
-    std::fs::write(dir.join("secret.txt"), "TOP SECRET").unwrap();
-    std::os::unix::fs::symlink(dir.join("secret.txt"), extra.join("app/link.txt")).unwrap();
-    extra
-}
-
-async fn site(profile: Profile) -> Site {
-    let dir = tempfile::tempdir().unwrap();
-    let extra = write_sources(dir.path());
-    let root = dir.path().join("static");
-    let mut settings = keel::Settings::for_test(dir.path());
-    settings.files.static_root = root.clone();
-    settings.files.staticfiles_dirs = vec![extra.clone()];
-    if profile == Profile::Prod {
-        staticfiles::collect(&settings.files, Default::default(), &mut |_| {}).expect("collects");
-        std::os::unix::fs::symlink(dir.path().join("secret.txt"), root.join("linked.txt")).unwrap();
-    }
-    let manifest = staticfiles::manifest::read(&root).unwrap().unwrap_or(Manifest {
-        version: 0,
-        source_hash: String::new(),
-        files: Default::default(),
-    });
-    let (r, e) = (root.clone(), extra.clone());
-    let server = TestServer::spawn_with(Backend::Sqlite, move |s| {
-        s.profile = profile;
-        s.files.static_root = r;
-        s.files.staticfiles_dirs = vec![e];
-    })
-    .await;
-    Site {
-        server,
-        manifest,
-        extra,
-        root,
-        _dir: dir,
-    }
-}
-
-impl Site {
-    fn hashed_url(&self, path: &str) -> String {
-        format!("/static/{}", self.manifest.files[path].hashed)
-    }
-
-    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
-        let mut request = self.server.client.get(self.server.url(path));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        request.send().await.expect("the request reaches the server")
-    }
-}
-
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
-    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
-}
+use static_site::{header, site, IMMUTABLE};
 
 /// Whether any `Vary` header names `Accept-Encoding` (CORS adds `Origin`).
 fn varies_by_encoding(headers: &HeaderMap) -> bool {
@@ -102,6 +28,8 @@ async fn prod_caches_hashed_names_for_a_year_and_plain_names_briefly() {
     let hashed = site.get(&site.hashed_url("app/site.css"), &[]).await;
     assert_eq!(hashed.status(), 200);
     assert_eq!(header(hashed.headers(), "cache-control"), IMMUTABLE);
+    let collected = std::fs::read(site.root.join(&site.manifest.files["app/site.css"].hashed)).unwrap();
+    assert_eq!(hashed.bytes().await.unwrap(), collected, "the collected file's bytes");
     let plain = site.get("/static/app/site.css", &[]).await;
     assert_eq!(plain.status(), 200);
     let cache = header(plain.headers(), "cache-control");
@@ -321,125 +249,4 @@ async fn static_files_skip_sessions_and_refuse_unsafe_methods() {
         "not a CSRF 403: the static service has no unsafe methods"
     );
     assert_eq!(header(post.headers(), "allow"), "GET, HEAD");
-}
-
-#[tokio::test]
-async fn prod_serves_only_what_the_manifest_lists() {
-    let site = site(Profile::Prod).await;
-    std::fs::write(site.root.join("dropped.css"), "a{}").unwrap();
-    std::fs::write(site.extra.join("app/new.css"), "a{}").unwrap();
-    let cases = [
-        ("/static/dropped.css", "a file put into the root by hand"),
-        ("/static/app/new.css", "a source added after collectstatic"),
-        ("/static/manifest.json", "the manifest itself"),
-        ("/static/app/site.css.gz", "a compressed sibling by name"),
-        ("/static/", "the folder"),
-        ("/static/app/", "a subfolder"),
-    ];
-    for (path, why) in cases {
-        let response = site.get(path, &[]).await;
-        assert_eq!(response.status(), 404, "{why}: {path}");
-        assert_eq!(
-            header(response.headers(), "content-type"),
-            "application/problem+json",
-            "{why}"
-        );
-    }
-}
-
-/// Raw requests, because a client library would normalize these paths.
-fn hostile_paths() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("/static/../Cargo.toml", "a parent segment"),
-        ("/static/../secret.txt", "a parent segment to a real file"),
-        ("/static/%2e%2e/x", "an encoded parent segment"),
-        ("/static/%2e%2e/secret.txt", "an encoded parent segment to a real file"),
-        ("/static/..%2fx", "an encoded slash after .."),
-        ("/static/..%2fsecret.txt", "an encoded slash to a real file"),
-        ("/static/app%2fsite.css", "an encoded slash joining real segments"),
-        ("/static/a%5cb", "an encoded backslash"),
-        ("/static/app\\site.css", "a raw backslash between real segments"),
-        ("/static/app%5csite.css", "an encoded backslash between real segments"),
-        ("/static/%00", "an encoded NUL"),
-        ("/static/app/site.css%00.png", "a NUL inside a name"),
-        ("/static/%c0%ae%c0%ae/x", "overlong UTF-8 dots"),
-        ("/static/%c0%ae%c0%ae/secret.txt", "overlong UTF-8 dots to a real file"),
-        ("/static/%2fetc%2fpasswd", "an encoded absolute path"),
-        ("/static//etc/passwd", "an absolute path after the prefix"),
-        (
-            "/static/app/link.txt",
-            "a symlink in a source folder that points outside it",
-        ),
-        (
-            "/static/linked.txt",
-            "a symlink in the static root that points outside it",
-        ),
-    ]
-}
-
-async fn assert_hostile_paths_are_404(site: &Site, profile: &str) {
-    for (path, why) in hostile_paths() {
-        let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-        let (status, text) = site.server.raw(&request).await;
-        assert_eq!(status, 404, "{profile}, {why}: {path} gave {text}");
-        assert!(!text.contains("TOP SECRET"), "{profile}, {why}: leaked the secret");
-        assert!(
-            text.contains("application/problem+json"),
-            "{profile}, {why}: the 404 problem"
-        );
-    }
-}
-
-#[tokio::test]
-async fn hostile_paths_are_404_in_prod() {
-    let site = site(Profile::Prod).await;
-    assert_hostile_paths_are_404(&site, "prod").await;
-}
-
-#[tokio::test]
-async fn hostile_paths_are_404_in_dev() {
-    let site = site(Profile::Dev).await;
-    assert_eq!(
-        site.get("/static/app/site.css", &[]).await.status(),
-        200,
-        "the folder is served"
-    );
-    assert_hostile_paths_are_404(&site, "dev").await;
-}
-
-#[tokio::test]
-async fn dev_serves_straight_from_the_sources_and_extra_folders() {
-    let site = site(Profile::Dev).await;
-    let builtin = site.get("/static/keel/keel.css", &[]).await;
-    assert_eq!(builtin.status(), 200);
-    assert_eq!(
-        header(builtin.headers(), "cache-control"),
-        "no-cache",
-        "always revalidated"
-    );
-    let etag = header(builtin.headers(), "etag").to_owned();
-    assert!(
-        builtin.text().await.unwrap().contains("@import \"base.css\""),
-        "not rewritten"
-    );
-    let again = site.get("/static/keel/keel.css", &[("if-none-match", &etag)]).await;
-    assert_eq!(again.status(), 304, "ETags work in dev too");
-
-    let extra = site.get("/static/app/tiny.js", &[]).await;
-    assert_eq!(extra.status(), 200, "a file of an extra folder");
-    assert_eq!(
-        header(extra.headers(), "content-type"),
-        "text/javascript; charset=utf-8"
-    );
-    assert_eq!(extra.text().await.unwrap(), "x=1");
-
-    std::fs::write(site.extra.join("app/tiny.js"), "x=2").unwrap();
-    let edited = site.get("/static/app/tiny.js", &[]).await;
-    assert_eq!(edited.text().await.unwrap(), "x=2", "an edit shows without a restart");
-
-    std::fs::create_dir_all(site.extra.join("keel")).unwrap();
-    std::fs::write(site.extra.join("keel/keel.js"), "override()").unwrap();
-    let overridden = site.get("/static/keel/keel.js", &[]).await;
-    assert_eq!(overridden.text().await.unwrap(), "override()", "an extra folder wins");
-    assert_eq!(site.get("/static/app/missing.js", &[]).await.status(), 404);
 }
