@@ -61,6 +61,7 @@ on_both_backends!(
     csv_export_neutralises_formulas,
     public_form_is_cached_and_invalidated_on_update,
     deleting_a_form_removes_its_responses,
+    a_submission_against_a_stale_cached_form_is_404_and_stores_nothing,
 );
 
 async fn owners_create_read_list_update_and_delete_forms(backend: Backend) {
@@ -626,4 +627,46 @@ async fn two_instances_sharing_redis_see_invalidations() {
         "Changed on a",
         "a's update reached b through Redis"
     );
+    let token = fetch_public(&b, slug).await["submission_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    a.send_json(
+        reqwest::Method::PATCH,
+        &format!("/api/forms/{id}"),
+        &json!({"accepting_responses": false}),
+    )
+    .await;
+    let closed = submit(&b, slug, &json!({"submission_token": token, "answers": good_answers()})).await;
+    assert_eq!(
+        closed.status(),
+        409,
+        "b's submissions read the form from the cache a invalidated"
+    );
+}
+
+/// Each instance has its own memory cache here, so b still holds the form
+/// a deleted. The submission b accepts against it is refused by the
+/// database (the form is gone): 404, nothing stored, no 500.
+async fn a_submission_against_a_stale_cached_form_is_404_and_stores_nothing(backend: Backend) {
+    let a = TestServer::spawn(backend).await;
+    let b = a.spawn_sharing(|_| {}).await;
+    let form = owner_with_form(&a).await;
+    let (slug, id) = (form["slug"].as_str().unwrap(), form["id"].as_str().unwrap());
+    let token = fetch_public(&b, slug).await["submission_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deleted = a
+        .send_json(reqwest::Method::DELETE, &format!("/api/forms/{id}"), &json!({}))
+        .await;
+    assert_eq!(deleted.status(), 204);
+    let response = submit(&b, slug, &json!({"submission_token": token, "answers": good_answers()})).await;
+    assert_eq!(response.status(), 404);
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["status"], 404);
+    let stored: i64 = keel::on_pool!(&a.core.db, pool => {
+        sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM form_responses").fetch_one(pool).await.unwrap().0
+    });
+    assert_eq!(stored, 0);
 }

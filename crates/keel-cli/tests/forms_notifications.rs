@@ -48,6 +48,17 @@ async fn a_submission_notifies_the_owner_and_calls_the_webhook(backend: Backend)
         .json()
         .await
         .unwrap();
+    // The fetch cached the form; the cache never holds the webhook secret
+    // (the submission reads it from the database, as the signature below shows).
+    let cached = server
+        .core
+        .cache
+        .get(&format!("forms:public:{slug}"))
+        .await
+        .unwrap()
+        .expect("the fetch cached the form");
+    let cached = String::from_utf8(cached.to_vec()).unwrap();
+    assert!(cached.contains("/hook") && !cached.contains(&secret), "{cached}");
     let created: Value = reqwest::Client::new()
         .post(server.url(&format!("/api/public/forms/{slug}/responses")))
         .json(&json!({"submission_token": public["submission_token"], "answers": {"comment": "Lovely talk"}}))

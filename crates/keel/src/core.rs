@@ -31,9 +31,22 @@ impl Lifecycle {
     }
 }
 
-/// The shared services. Cheap to clone: every field is a handle.
+/// The shared services, behind one `Arc`: cloning a `Core` (which every
+/// request's extensions and every app state do) is one atomic increment.
 #[derive(Debug, Clone)]
-pub struct Core {
+pub struct Core(Arc<Services>);
+
+impl std::ops::Deref for Core {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// What a [`Core`] holds. Each is a handle, cheap to clone on its own.
+#[derive(Debug)]
+pub struct Services {
     pub settings: Arc<Settings>,
     pub db: Db,
     pub cache: Cache,
@@ -76,7 +89,7 @@ impl Core {
             settings.security.session_cookie_age,
             settings.security.session_cookie_secure,
         );
-        Ok(Self {
+        Ok(Self(Arc::new(Services {
             settings: Arc::new(settings),
             db,
             cache,
@@ -84,6 +97,6 @@ impl Core {
             signer,
             sessions,
             lifecycle: Lifecycle::default(),
-        })
+        })))
     }
 }

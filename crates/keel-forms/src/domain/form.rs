@@ -1,7 +1,7 @@
 //! A form definition: title, description, ordered fields and its settings,
 //! validated as a whole.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::field::{Field, FieldInput};
 use super::DefinitionError;
@@ -63,7 +63,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
 }
 
 /// A validated definition.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FormDefinition {
     pub title: String,
     pub description: String,

@@ -48,8 +48,11 @@ pub(super) async fn accept(
     };
     let (db, form_id, id) = (state.core.db.clone(), form.id, uploads.response_id);
     let stored: Vec<StoredFile> = uploads.files.clone();
-    uploads
+    let written = uploads
         .commit(async move {
+            if stored.is_empty() && messages.is_empty() {
+                return responses::insert_alone(&db, id, form_id, &answers).await;
+            }
             let mut tx = db.begin().await?;
             let (id, created_at) = responses::insert_with_id(&mut tx, id, form_id, &answers).await?;
             for file in &stored {
@@ -60,7 +63,14 @@ pub(super) async fn accept(
             }
             tx.commit().await
         })
-        .await?;
+        .await;
+    match written {
+        Ok(()) => {}
+        // The form was deleted after it was read (from the cache, say).
+        Err(Some(err)) if err.is_foreign_key_violation() => return Err(Problem::not_found()),
+        Err(Some(err)) => return Err(err.into()),
+        Err(None) => return Err(Problem::internal()),
+    }
     // The outbox rows are committed: wake this instance's worker now
     // rather than at its next poll.
     outbox::wake_workers();

@@ -49,21 +49,34 @@ pub(crate) fn cache_key(slug: &str) -> String {
     format!("forms:public:{slug}")
 }
 
-/// What the cache holds for a slug: the public JSON, ready to send, and
-/// what the handlers need besides.
+/// What the cache holds for a slug: what the public fetch needs (the id,
+/// the embedding origins and the public JSON, ready to send) and, kept
+/// unparsed until a submission needs it, the form itself without its
+/// webhook secret. Neither the fetch nor a submission touches the
+/// database while the form is cached.
 #[derive(Serialize, Deserialize)]
 struct CachedForm {
     id: Uuid,
     origins: Vec<String>,
     public: Box<RawValue>,
+    form: Box<RawValue>,
 }
 
 impl CachedForm {
-    fn from_stored(form: &StoredForm) -> Option<Self> {
+    fn from_stored(mut form: StoredForm) -> Option<Self> {
+        form.webhook_secret = None;
         Some(Self {
             id: form.id,
             origins: form.definition.embed_origins.clone(),
-            public: RawValue::from_string(view::public_form(form).to_string()).ok()?,
+            public: RawValue::from_string(view::public_form(&form).to_string()).ok()?,
+            form: serde_json::value::to_raw_value(&form).ok()?,
+        })
+    }
+
+    fn form(&self) -> Result<StoredForm, Problem> {
+        serde_json::from_str(self.form.get()).map_err(|err| {
+            tracing::error!(error = %err, "a cached form does not parse");
+            Problem::internal()
         })
     }
 }
@@ -76,7 +89,7 @@ async fn load_cached(state: &FormsState, slug: &FormSlug) -> Result<Option<Cache
     let Some(form) = forms::get_by_slug(&state.core.db, slug).await? else {
         return Ok(None);
     };
-    let cached = CachedForm::from_stored(&form).ok_or_else(Problem::internal)?;
+    let cached = CachedForm::from_stored(form).ok_or_else(Problem::internal)?;
     if let Err(err) = state.core.cache.set_json(&key, &cached, CACHE_TTL).await {
         tracing::warn!(error = %err, "could not cache a public form");
     }
@@ -195,9 +208,14 @@ async fn submit_response(
 ) -> Result<Response, Problem> {
     let slug = FormSlug::parse(&slug).ok_or_else(Problem::not_found)?;
     let origin = request.headers().get(header::ORIGIN).cloned();
-    let form = forms::get_by_slug(&state.core.db, &slug)
+    let mut form = load_cached(&state, &slug)
         .await?
-        .ok_or_else(Problem::not_found)?;
+        .ok_or_else(Problem::not_found)?
+        .form()?;
+    if form.definition.webhook_url.is_some() {
+        // The cache never holds secrets: read it when a delivery needs it.
+        form.webhook_secret = forms::webhook_secret(&state.core.db, form.id).await?;
+    }
     let subject = format!("{address}:{}", form.id);
     if let Err(retry) = state.submissions.hit(&subject).await {
         return Err(Problem::too_many_requests(retry.0));

@@ -14,7 +14,6 @@ use std::future::Future;
 
 use keel::db::DbError;
 use keel::storage::{MediaStore, ObjectKey};
-use keel::Problem;
 use uuid::Uuid;
 
 use crate::repo::files::StoredFile;
@@ -63,7 +62,8 @@ impl Uploads {
     /// Runs `write` (the response's transaction) on its own task: when it
     /// fails the objects are deleted, when it succeeds they are kept, even
     /// if this request is dropped meanwhile.
-    pub(super) async fn commit<T, F>(mut self, write: F) -> Result<T, Problem>
+    /// `Err(None)` when the task itself failed (a panic).
+    pub(super) async fn commit<T, F>(mut self, write: F) -> Result<T, Option<DbError>>
     where
         T: Send + 'static,
         F: Future<Output = Result<T, DbError>> + Send + 'static,
@@ -79,10 +79,10 @@ impl Uploads {
             written
         });
         match task.await {
-            Ok(written) => written.map_err(Problem::from),
+            Ok(written) => written.map_err(Some),
             Err(err) => {
                 tracing::error!(error = %err, "the response's transaction task failed");
-                Err(Problem::internal())
+                Err(None)
             }
         }
     }

@@ -6,14 +6,16 @@ use uuid::Uuid;
 
 use crate::domain::{Field, FormDefinition, FormSlug};
 
-/// A stored form.
-#[derive(Debug, Clone)]
+/// A stored form. It serializes without its webhook secret (the form
+/// cache holds it that way); [`webhook_secret`] reads the secret.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct StoredForm {
     pub seq: i64,
     pub id: Uuid,
     pub owner_id: Uuid,
     pub slug: String,
     pub definition: FormDefinition,
+    #[serde(skip)]
     pub webhook_secret: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -145,6 +147,14 @@ pub async fn get_by_slug(db: &Db, slug: &FormSlug) -> Result<Option<StoredForm>,
         sqlx::query_as(&sql).bind(slug.as_str()).fetch_optional(pool).await?
     });
     row.map(from_row).transpose()
+}
+
+/// The webhook secret of a form (`None` when it has none or is gone).
+pub async fn webhook_secret(db: &Db, id: Uuid) -> Result<Option<String>, DbError> {
+    let row: Option<(Option<String>,)> = keel::on_pool!(db, pool => {
+        sqlx::query_as("SELECT webhook_secret FROM forms WHERE id = $1").bind(id).fetch_optional(pool).await?
+    });
+    Ok(row.and_then(|(secret,)| secret))
 }
 
 /// A page of the owner's forms, newest first; the cursor of the next page.

@@ -58,6 +58,24 @@ pub async fn insert_with_id(
     Ok((id, now))
 }
 
+/// Stores a response that comes with nothing else (no files, no outbox
+/// messages): one autocommit statement, atomic by itself, taking its turn
+/// to write like a transaction would.
+pub async fn insert_alone(db: &Db, id: Uuid, form_id: Uuid, answers: &Map<String, Value>) -> Result<(), DbError> {
+    let answers = serde_json::to_string(answers).unwrap_or_else(|_| "{}".to_owned());
+    let _turn = db.write_turn().await;
+    keel::on_pool!(db, pool => {
+        sqlx::query("INSERT INTO form_responses (id, form_id, answers, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(form_id)
+            .bind(answers)
+            .bind(Utc::now())
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
 /// A page of a form's responses, newest first, and the next page's cursor.
 pub async fn page(
     db: &Db,

@@ -34,11 +34,11 @@ enum Backend {
     Redis(redis_backend::RedisCache),
 }
 
-/// A handle on the configured cache. Cheap to clone.
+/// A handle on the configured cache. Cheap to clone: one atomic increment.
 #[derive(Clone)]
 pub struct Cache {
-    backend: Backend,
-    namespace: String,
+    backend: std::sync::Arc<Backend>,
+    namespace: std::sync::Arc<str>,
 }
 
 impl std::fmt::Debug for Cache {
@@ -61,13 +61,13 @@ impl Cache {
             }
         };
         Ok(Self {
-            backend,
-            namespace: format!("{}:{}:", settings.key_prefix, settings.version),
+            backend: std::sync::Arc::new(backend),
+            namespace: format!("{}:{}:", settings.key_prefix, settings.version).into(),
         })
     }
 
     pub fn backend_name(&self) -> &'static str {
-        match self.backend {
+        match *self.backend {
             Backend::Memory(_) => "memory",
             Backend::Redis(_) => "redis",
         }
@@ -75,7 +75,7 @@ impl Cache {
 
     /// Whether the cache is shared between processes.
     pub fn is_shared(&self) -> bool {
-        matches!(self.backend, Backend::Redis(_))
+        matches!(*self.backend, Backend::Redis(_))
     }
 
     fn key(&self, key: &str) -> String {
@@ -84,7 +84,7 @@ impl Cache {
 
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
         let key = self.key(key);
-        match &self.backend {
+        match &*self.backend {
             Backend::Memory(m) => Ok(m.get(&key).await),
             Backend::Redis(r) => r.get(&key).await,
         }
@@ -94,7 +94,7 @@ impl Cache {
     pub async fn set(&self, key: &str, value: impl Into<Bytes>, ttl: Duration) -> Result<(), CacheError> {
         let key = self.key(key);
         let value = value.into();
-        match &self.backend {
+        match &*self.backend {
             Backend::Memory(m) => {
                 m.set(key, value, ttl).await;
                 Ok(())
@@ -105,7 +105,7 @@ impl Cache {
 
     pub async fn delete(&self, key: &str) -> Result<(), CacheError> {
         let key = self.key(key);
-        match &self.backend {
+        match &*self.backend {
             Backend::Memory(m) => {
                 m.delete(&key).await;
                 Ok(())
@@ -118,7 +118,7 @@ impl Cache {
     /// missing) and returns the new count. Atomic on both backends.
     pub async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, CacheError> {
         let key = self.key(key);
-        match &self.backend {
+        match &*self.backend {
             Backend::Memory(m) => Ok(m.incr(key, ttl).await),
             Backend::Redis(r) => r.incr(&key, ttl).await,
         }
@@ -137,7 +137,7 @@ impl Cache {
 
     /// One round trip: the readiness probe.
     pub async fn ping(&self) -> Result<(), CacheError> {
-        match &self.backend {
+        match &*self.backend {
             Backend::Memory(_) => Ok(()),
             Backend::Redis(r) => r.ping().await,
         }

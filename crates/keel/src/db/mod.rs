@@ -23,6 +23,12 @@ pub use migrate::Migration;
 /// 503: long enough to ride out a burst, short enough that a dead database
 /// does not pile up requests.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// A PostgreSQL connection idle this long is pinged before it is handed
+/// out, so one the server dropped meanwhile (a restart, a proxy's idle
+/// cut) is replaced instead of failing a request. Busy connections are
+/// not pinged: sqlx's default pings on every acquire, one round trip per
+/// query. SQLite's connections are a file and are never pinged.
+const PING_IDLE_AFTER: Duration = Duration::from_secs(10);
 /// SQLite waits this long for a lock held by another writer.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -43,11 +49,21 @@ impl Backend {
 }
 
 /// A connection pool to the configured database. Cheap to clone.
+///
+/// SQLite has one writer at a time; its pool carries a [`WriteGate`] that
+/// write transactions queue on in order, instead of each holding a pooled
+/// connection while SQLite's busy handler sleeps and retries (which
+/// starves readers of connections and gives writers a tail of 100 ms naps).
 #[derive(Debug, Clone)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePool, WriteGate),
     Postgres(PgPool),
 }
+
+/// The queue of SQLite write transactions: a fair (first come, first
+/// served) lock taken before a connection is acquired and held until the
+/// transaction ends.
+pub type WriteGate = std::sync::Arc<tokio::sync::Mutex<()>>;
 
 /// Runs the same code on whichever pool `db` holds: the body is compiled
 /// once per backend, so it may use backend-typed sqlx calls.
@@ -55,7 +71,7 @@ pub enum Db {
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Sqlite($pool, _) => $body,
             $crate::db::Db::Postgres($pool) => $body,
         }
     };
@@ -65,7 +81,13 @@ macro_rules! on_pool {
 /// write through the same one, so a row and its side effects commit
 /// together or not at all.
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// The guard keeps this transaction's place at the [`WriteGate`] until
+    /// it commits or rolls back (fields drop in order: the transaction
+    /// first).
+    Sqlite(
+        sqlx::Transaction<'static, sqlx::Sqlite>,
+        tokio::sync::OwnedMutexGuard<()>,
+    ),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
@@ -75,7 +97,7 @@ pub enum Tx {
 macro_rules! on_tx {
     ($tx:expr, $conn:ident => $body:expr) => {
         match $tx {
-            $crate::db::Tx::Sqlite($conn) => $body,
+            $crate::db::Tx::Sqlite($conn, _) => $body,
             $crate::db::Tx::Postgres($conn) => $body,
         }
     };
@@ -84,7 +106,7 @@ macro_rules! on_tx {
 impl Tx {
     pub async fn commit(self) -> Result<(), DbError> {
         match self {
-            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Sqlite(tx, _gate) => tx.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,
         }
         Ok(())
@@ -92,7 +114,7 @@ impl Tx {
 
     pub async fn rollback(self) -> Result<(), DbError> {
         match self {
-            Tx::Sqlite(tx) => tx.rollback().await?,
+            Tx::Sqlite(tx, _gate) => tx.rollback().await?,
             Tx::Postgres(tx) => tx.rollback().await?,
         }
         Ok(())
@@ -100,7 +122,7 @@ impl Tx {
 
     pub fn backend(&self) -> Backend {
         match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Sqlite(..) => Backend::Sqlite,
             Tx::Postgres(_) => Backend::Postgres,
         }
     }
@@ -125,6 +147,13 @@ pub enum DbError {
 }
 
 impl DbError {
+    /// Whether a write named a row that does not exist (or no longer
+    /// does): a foreign key violation.
+    pub fn is_foreign_key_violation(&self) -> bool {
+        matches!(self, DbError::Query(sqlx::Error::Database(err))
+            if err.kind() == sqlx::error::ErrorKind::ForeignKeyViolation)
+    }
+
     /// Whether the error means the database is unreachable or overloaded
     /// (503) rather than a bug (500).
     pub fn is_unavailable(&self) -> bool {
@@ -172,12 +201,13 @@ impl Db {
                 };
                 let pool = SqlitePoolOptions::new()
                     .max_connections(max)
+                    .test_before_acquire(false)
                     .min_connections(0)
                     .max_lifetime(lifetime)
                     .idle_timeout(if memory { None } else { Some(Duration::from_secs(300)) })
                     .acquire_timeout(ACQUIRE_TIMEOUT)
                     .connect_lazy_with(options);
-                Ok(Db::Sqlite(pool))
+                Ok(Db::Sqlite(pool, WriteGate::default()))
             }
             DatabaseKind::Postgres => {
                 let options = PgConnectOptions::from_str(expose(&settings.url))
@@ -186,6 +216,15 @@ impl Db {
                     .log_statements(tracing::log::LevelFilter::Trace);
                 let pool = PgPoolOptions::new()
                     .max_connections(settings.max_connections)
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for >= PING_IDLE_AFTER {
+                                sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .min_connections(0)
                     .max_lifetime(max_lifetime)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -197,19 +236,36 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         match self {
-            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Sqlite(..) => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
         }
     }
 
-    /// Starts a transaction. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout
-    /// instead of failing on an upgrade deadlock.
+    /// Starts a transaction. On SQLite it waits its turn at the
+    /// [`WriteGate`], then takes the write lock at once (`BEGIN IMMEDIATE`),
+    /// so writers neither fail on an upgrade deadlock nor sleep in the busy
+    /// handler behind one another.
     pub async fn begin(&self) -> Result<Tx, DbError> {
         Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(pool, gate) => {
+                // Queue first, then take a connection: waiting writers hold
+                // no connection, so reads go on while they wait.
+                let turn = gate.clone().lock_owned().await;
+                Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, turn)
+            }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
+    }
+
+    /// This database's turn to write outside a transaction, held while the
+    /// guard lives: on SQLite a place at the [`WriteGate`] (so a single
+    /// autocommit statement queues with the transactions instead of napping
+    /// in the busy handler); nothing to wait for on PostgreSQL.
+    pub async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match self {
+            Db::Sqlite(_, gate) => Some(gate.clone().lock_owned().await),
+            Db::Postgres(_) => None,
+        }
     }
 
     /// One round trip: the readiness probe.

@@ -24,7 +24,7 @@ pub enum SignatureError {
 /// Signs and verifies with the current key and the fallbacks.
 #[derive(Clone)]
 pub struct Signer {
-    keys: Vec<SecretString>,
+    keys: std::sync::Arc<[SecretString]>,
 }
 
 impl std::fmt::Debug for Signer {
@@ -50,7 +50,7 @@ impl Signer {
     pub fn new(key: SecretString, fallbacks: &[SecretString]) -> Self {
         let mut keys = vec![key];
         keys.extend(fallbacks.iter().cloned());
-        Self { keys }
+        Self { keys: keys.into() }
     }
 
     /// The signature of `value` for `salt`, base64url.

@@ -15,6 +15,10 @@ use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::settings::{LogFormat, LogSettings};
 
+/// The log writers' buffer: lines are flushed when the writer thread has
+/// drained its queue, or sooner when this fills.
+const WRITE_BUFFER: usize = 64 * 1024;
+
 /// Keeps the log writers alive; drop it last.
 pub struct LogGuard {
     _guards: Vec<WorkerGuard>,
@@ -64,7 +68,11 @@ where
 /// Installs the global subscriber.
 pub fn init(settings: &LogSettings) -> Result<LogGuard, TelemetryError> {
     let mut guards = Vec::new();
-    let (stderr, guard) = NonBlockingBuilder::default().lossy(false).finish(std::io::stderr());
+    // The writer thread drains every waiting line into the buffer, then
+    // flushes: one write per batch instead of one per line under load.
+    let (stderr, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::BufWriter::with_capacity(WRITE_BUFFER, std::io::stderr()));
     guards.push(guard);
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut layers = vec![layer(settings.format, stderr, ansi)];
@@ -80,7 +88,9 @@ pub fn init(settings: &LogSettings) -> Result<LogGuard, TelemetryError> {
                 path: path.display().to_string(),
                 source,
             })?;
-        let (writer, guard) = NonBlockingBuilder::default().lossy(false).finish(file);
+        let (writer, guard) = NonBlockingBuilder::default()
+            .lossy(false)
+            .finish(std::io::BufWriter::with_capacity(WRITE_BUFFER, file));
         guards.push(guard);
         layers.push(layer(settings.format, writer, false));
     }
