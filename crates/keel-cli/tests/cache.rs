@@ -123,3 +123,48 @@ async fn an_unreachable_redis_is_a_quick_error_not_a_hang() {
         started.elapsed()
     );
 }
+
+/// `get_shared` decodes an entry once per process and shares it, yet always
+/// answers what the cache holds now: a changed or deleted entry is seen at
+/// once, another instance's write included (Redis), and a value of another
+/// type under the same bytes is decoded for that type.
+#[tokio::test]
+async fn shared_values_are_decoded_once_and_follow_the_cache() {
+    for backend in backends().await {
+        let settings = settings(backend, 1);
+        let cache = Cache::connect(&settings).unwrap();
+        let name = cache.backend_name();
+        let ttl = Duration::from_secs(60);
+        assert!(
+            cache.get_shared::<Vec<u32>>("s").await.unwrap().is_none(),
+            "{name}: a miss"
+        );
+        cache.set_json("s", &vec![1_u32, 2], ttl).await.unwrap();
+        let first = cache.get_shared::<Vec<u32>>("s").await.unwrap().unwrap();
+        let second = cache.get_shared::<Vec<u32>>("s").await.unwrap().unwrap();
+        assert_eq!(*first, vec![1, 2], "{name}");
+        assert!(std::sync::Arc::ptr_eq(&first, &second), "{name}: decoded once, shared");
+        let as_values = cache.get_shared::<Vec<serde_json::Value>>("s").await.unwrap().unwrap();
+        assert_eq!(as_values[1], 2, "{name}: another type decodes on its own");
+
+        // Another handle on the same cache (another instance, for Redis).
+        let other = if cache.is_shared() {
+            Cache::connect(&settings).unwrap()
+        } else {
+            cache.clone()
+        };
+        other.set_json("s", &vec![3_u32], ttl).await.unwrap();
+        let changed = cache.get_shared::<Vec<u32>>("s").await.unwrap().unwrap();
+        assert_eq!(*changed, vec![3], "{name}: a changed entry is seen at once");
+        other.delete("s").await.unwrap();
+        assert!(
+            cache.get_shared::<Vec<u32>>("s").await.unwrap().is_none(),
+            "{name}: deleted"
+        );
+        cache.set("bad", b"not json".to_vec(), ttl).await.unwrap();
+        assert!(
+            cache.get_shared::<Vec<u32>>("bad").await.is_err(),
+            "{name}: corrupt is an error"
+        );
+    }
+}

@@ -11,6 +11,7 @@
 //! The public form is served from the cache (memory or Redis) and
 //! invalidated on update and delete, for every instance sharing the cache.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -50,16 +51,16 @@ pub(crate) fn cache_key(slug: &str) -> String {
 }
 
 /// What the cache holds for a slug: what the public fetch needs (the id,
-/// the embedding origins and the public JSON, ready to send) and, kept
-/// unparsed until a submission needs it, the form itself without its
-/// webhook secret. Neither the fetch nor a submission touches the
-/// database while the form is cached.
+/// the embedding origins and the public JSON, ready to send) and the form
+/// itself, without its webhook secret, for submissions. Neither the fetch
+/// nor a submission touches the database while the form is cached, and
+/// each instance decodes an entry once ([`keel::cache::Cache::get_shared`]).
 #[derive(Serialize, Deserialize)]
 struct CachedForm {
     id: Uuid,
     origins: Vec<String>,
     public: Box<RawValue>,
-    form: Box<RawValue>,
+    form: StoredForm,
 }
 
 impl CachedForm {
@@ -69,21 +70,14 @@ impl CachedForm {
             id: form.id,
             origins: form.definition.embed_origins.clone(),
             public: RawValue::from_string(view::public_form(&form).to_string()).ok()?,
-            form: serde_json::value::to_raw_value(&form).ok()?,
-        })
-    }
-
-    fn form(&self) -> Result<StoredForm, Problem> {
-        serde_json::from_str(self.form.get()).map_err(|err| {
-            tracing::error!(error = %err, "a cached form does not parse");
-            Problem::internal()
+            form,
         })
     }
 }
 
-async fn load_cached(state: &FormsState, slug: &FormSlug) -> Result<Option<CachedForm>, Problem> {
+async fn load_cached(state: &FormsState, slug: &FormSlug) -> Result<Option<Arc<CachedForm>>, Problem> {
     let key = cache_key(slug.as_str());
-    if let Ok(Some(cached)) = state.core.cache.get_json::<CachedForm>(&key).await {
+    if let Ok(Some(cached)) = state.core.cache.get_shared::<CachedForm>(&key).await {
         return Ok(Some(cached));
     }
     let Some(form) = forms::get_by_slug(&state.core.db, slug).await? else {
@@ -93,7 +87,7 @@ async fn load_cached(state: &FormsState, slug: &FormSlug) -> Result<Option<Cache
     if let Err(err) = state.core.cache.set_json(&key, &cached, CACHE_TTL).await {
         tracing::warn!(error = %err, "could not cache a public form");
     }
-    Ok(Some(cached))
+    Ok(Some(Arc::new(cached)))
 }
 
 /// CORS for the form's embedding origins (no credentials) and the
@@ -208,26 +202,30 @@ async fn submit_response(
 ) -> Result<Response, Problem> {
     let slug = FormSlug::parse(&slug).ok_or_else(Problem::not_found)?;
     let origin = request.headers().get(header::ORIGIN).cloned();
-    let mut form = load_cached(&state, &slug)
-        .await?
-        .ok_or_else(Problem::not_found)?
-        .form()?;
-    if form.definition.webhook_url.is_some() {
+    let cached = load_cached(&state, &slug).await?.ok_or_else(Problem::not_found)?;
+    let with_secret;
+    let form = if cached.form.definition.webhook_url.is_some() {
         // The cache never holds secrets: read it when a delivery needs it.
-        form.webhook_secret = forms::webhook_secret(&state.core.db, form.id).await?;
-    }
+        with_secret = StoredForm {
+            webhook_secret: forms::webhook_secret(&state.core.db, cached.form.id).await?,
+            ..cached.form.clone()
+        };
+        &with_secret
+    } else {
+        &cached.form
+    };
     let subject = format!("{address}:{}", form.id);
     if let Err(retry) = state.submissions.hit(&subject).await {
         return Err(Problem::too_many_requests(retry.0));
     }
     let uploads = Uploads::new(state.core.media.clone(), Uuid::new_v4());
-    let (submission, uploads) = read_submission(&state, &form, request, uploads).await?;
+    let (submission, uploads) = read_submission(&state, form, request, uploads).await?;
     let entry = Entry {
         token: submission.submission_token,
         answers: submission.answers,
         honeypot: submission.honeypot,
     };
-    let mut response = accept(&state, &form, entry, uploads).await?;
+    let mut response = accept(&state, form, entry, uploads).await?;
     public_headers(&mut response, &form.definition.embed_origins, origin.as_ref());
     Ok(response)
 }

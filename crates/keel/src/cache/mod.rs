@@ -39,6 +39,30 @@ enum Backend {
 pub struct Cache {
     backend: std::sync::Arc<Backend>,
     namespace: std::sync::Arc<str>,
+    memo: Memo,
+}
+
+/// Values decoded from cached bytes, by their type and those bytes: a hot
+/// entry is decoded once per process, not once per request. Keyed by the
+/// bytes themselves (not the cache key), it can never serve a value other
+/// than the one the cache holds: when the entry changes, so does the key.
+#[derive(Clone)]
+struct Memo(moka::sync::Cache<(std::any::TypeId, Bytes), std::sync::Arc<dyn std::any::Any + Send + Sync>>);
+
+/// Upper bound of the decoded-value memo, in bytes of the encoded values.
+const MEMO_CAPACITY_BYTES: u64 = 16 << 20;
+
+impl Memo {
+    fn new() -> Self {
+        Self(
+            moka::sync::Cache::builder()
+                .max_capacity(MEMO_CAPACITY_BYTES)
+                .weigher(|(_, bytes): &(std::any::TypeId, Bytes), _| u32::try_from(bytes.len()).unwrap_or(u32::MAX))
+                // An entry no longer in the cache stops being asked for.
+                .time_to_idle(Duration::from_secs(600))
+                .build(),
+        )
+    }
 }
 
 impl std::fmt::Debug for Cache {
@@ -63,6 +87,7 @@ impl Cache {
         Ok(Self {
             backend: std::sync::Arc::new(backend),
             namespace: format!("{}:{}:", settings.key_prefix, settings.version).into(),
+            memo: Memo::new(),
         })
     }
 
@@ -129,6 +154,27 @@ impl Cache {
             Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
             None => Ok(None),
         }
+    }
+
+    /// Like [`get_json`](Self::get_json), for values read on every request:
+    /// the decoded value is shared, and decoded only when the cached bytes
+    /// are new to this process.
+    pub async fn get_shared<T>(&self, key: &str) -> Result<Option<std::sync::Arc<T>>, CacheError>
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+    {
+        let Some(bytes) = self.get(key).await? else {
+            return Ok(None);
+        };
+        let memo_key = (std::any::TypeId::of::<T>(), bytes);
+        if let Some(hit) = self.memo.0.get(&memo_key) {
+            if let Ok(value) = hit.downcast::<T>() {
+                return Ok(Some(value));
+            }
+        }
+        let value = std::sync::Arc::new(serde_json::from_slice::<T>(&memo_key.1)?);
+        self.memo.0.insert(memo_key, value.clone());
+        Ok(Some(value))
     }
 
     pub async fn set_json<T: Serialize>(&self, key: &str, value: &T, ttl: Duration) -> Result<(), CacheError> {
