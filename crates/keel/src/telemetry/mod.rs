@@ -1,27 +1,26 @@
 //! Logging: text in `dev`, JSON in `prod`, to stderr and optionally a file.
 //!
-//! Writes go through a background thread so a slow terminal or disk does
-//! not stall request handling; it is not lossy (a full buffer waits rather
-//! than drops lines), and the returned guard flushes on exit.
+//! Writes go into a buffer that a background thread writes out every 50 ms
+//! (see [`batch`]), so a slow terminal or disk does not stall request
+//! handling and a line costs no thread wake-up; it is not lossy (a full
+//! buffer waits rather than drops lines), and the returned guard flushes
+//! on exit.
 //!
 //! Logging rules: fields are dotted by entity with units (`form.id`,
 //! `duration_ms`); never secrets, tokens, cookies, bodies or email
 //! addresses.
 
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+pub mod batch;
+
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::settings::{LogFormat, LogSettings};
 
-/// The log writers' buffer: lines are flushed when the writer thread has
-/// drained its queue, or sooner when this fills.
-const WRITE_BUFFER: usize = 64 * 1024;
-
 /// Keeps the log writers alive; drop it last.
 pub struct LogGuard {
-    _guards: Vec<WorkerGuard>,
+    _guards: Vec<batch::BatchGuard>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,11 +49,7 @@ pub fn filter(level: &str) -> EnvFilter {
         .unwrap_or_else(|_| EnvFilter::new("info"))
 }
 
-fn layer<S>(
-    format: LogFormat,
-    writer: tracing_appender::non_blocking::NonBlocking,
-    ansi: bool,
-) -> Box<dyn Layer<S> + Send + Sync>
+fn layer<S>(format: LogFormat, writer: batch::BatchWriter, ansi: bool) -> Box<dyn Layer<S> + Send + Sync>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
@@ -68,11 +63,7 @@ where
 /// Installs the global subscriber.
 pub fn init(settings: &LogSettings) -> Result<LogGuard, TelemetryError> {
     let mut guards = Vec::new();
-    // The writer thread drains every waiting line into the buffer, then
-    // flushes: one write per batch instead of one per line under load.
-    let (stderr, guard) = NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(std::io::BufWriter::with_capacity(WRITE_BUFFER, std::io::stderr()));
+    let (stderr, guard) = batch::batch(std::io::stderr());
     guards.push(guard);
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut layers = vec![layer(settings.format, stderr, ansi)];
@@ -88,9 +79,7 @@ pub fn init(settings: &LogSettings) -> Result<LogGuard, TelemetryError> {
                 path: path.display().to_string(),
                 source,
             })?;
-        let (writer, guard) = NonBlockingBuilder::default()
-            .lossy(false)
-            .finish(std::io::BufWriter::with_capacity(WRITE_BUFFER, file));
+        let (writer, guard) = batch::batch(file);
         guards.push(guard);
         layers.push(layer(settings.format, writer, false));
     }
