@@ -4,18 +4,21 @@
 #
 # Builds both release binaries, then for each backend (SQLite in a temp
 # folder; PostgreSQL in fresh databases on $PG_URL, dropped afterwards):
-# migrates, collects static files and starts `keel serve` in prod with the
-# memory cache, makes a form with five fields through the API (signup,
-# create, public fetch for the slug and a submission token) and starts the
-# floor seeded with the same slug and fields. Then it runs `wrk -t1 -c$CONNECTIONS --latency` (after a
-# short warm-up) against GET /healthz, GET the public form and POST a
-# submission, on Keel with the access log at warn, on Keel at info (one log
-# line per request, as in production) and on the floor. Servers are pinned
-# to core 1, wrk to core 0. Prints one table with the Keel/floor ratio and
-# the targets: public form >= 0.8x, submission >= 0.7x with p99 < 25 ms.
+# migrates, collects static files and starts two `keel serve` instances in
+# prod with the memory cache on one database, one with the access log at
+# warn and one at info (a line per request, as in production); makes a form
+# with five fields through the API (signup, create, public fetch for the
+# slug and a submission token) and starts the floor seeded with the same
+# slug and fields. Then, per endpoint (GET /healthz, GET the public form,
+# POST a submission), it warms each server up and runs
+# `wrk -t1 -c$CONNECTIONS --latency` on floor, Keel at warn and Keel at
+# info in turn, $RUNS times (on PostgreSQL after a CHECKPOINT each), and
+# keeps each server's median run. Servers are pinned to core 1, wrk to
+# core 0. Prints one table with the Keel/floor ratio and the targets:
+# public form >= 0.8x, submission >= 0.7x with p99 < 25 ms.
 #
-#   bash benches/load.sh                         # DURATION=10 WARMUP=3 RUNS=1
-#   BACKENDS=sqlite RUNS=3 bash benches/load.sh  # median of 3 runs
+#   bash benches/load.sh                         # DURATION=10 WARMUP=3 RUNS=3
+#   BACKENDS=sqlite RUNS=1 bash benches/load.sh  # one run each
 #   ENDPOINTS=submit bash benches/load.sh        # only some endpoints
 #
 # Needs wrk (`apt-get install -y wrk`), curl, python3 and, for PostgreSQL,
@@ -27,7 +30,7 @@ cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
-RUNS=${RUNS:-1}
+RUNS=${RUNS:-3}
 CONNECTIONS=${CONNECTIONS:-64}
 BACKENDS=${BACKENDS:-sqlite postgres}
 ENDPOINTS=${ENDPOINTS:-healthz form submit}
@@ -95,12 +98,12 @@ wait_for() {
   done
 }
 
-# start_keel BACKEND LEVEL: keel serve on $KEEL_PORT with $KEEL_DB.
+# start_keel BACKEND LEVEL PORT: keel serve on PORT with $KEEL_DB.
 start_keel() {
   (cd "$WORK/keel" && DATABASE_URL=$KEEL_DB KEEL_LOG_LEVEL=$2 \
-    exec "${pin_server[@]}" "$KEEL" serve --bind "127.0.0.1:$KEEL_PORT" >>"$WORK/keel-$1-$2.log" 2>&1) &
+    exec "${pin_server[@]}" "$KEEL" serve --bind "127.0.0.1:$3" >>"$WORK/keel-$1-$2.log" 2>&1) &
   PIDS+=($!)
-  wait_for "http://127.0.0.1:$KEEL_PORT/healthz"
+  wait_for "http://127.0.0.1:$3/healthz"
 }
 
 start_floor() {
@@ -145,17 +148,33 @@ EOF
   SLUG=$(cat "$WORK/slug")
 }
 
-# measure LABEL URL [LUA]: warm-up, then $RUNS runs; keeps each output.
-measure() {
-  local label=$1 url=$2 script=() i
-  [ $# -ge 3 ] && script=(-s "$3")
-  timeout $((WARMUP + 30)) "${pin_client[@]}" wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" "${script[@]}" "$url" >/dev/null
-  for i in $(seq "$RUNS"); do
-    timeout $((DURATION + 30)) "${pin_client[@]}" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 5s --latency \
-      "${script[@]}" "$url" >"$WORK/wrk.$label.$i"
-  done
-  python3 - "$label" "$WORK" "$RUNS" >>"$WORK/results.tsv" <<'EOF'
-import re, statistics, sys
+# measure_once LABEL RUN URL [LUA]: one wrk run (RUN "warmup": not kept).
+measure_once() {
+  local label=$1 run=$2 url=$3 script=()
+  [ $# -ge 4 ] && script=(-s "$4")
+  if [ "$run" = warmup ]; then
+    timeout $((WARMUP + 30)) "${pin_client[@]}" wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" "${script[@]}" "$url" >/dev/null
+    return
+  fi
+  # A checkpoint now rather than in the middle of a run: every run starts
+  # from the same state of PostgreSQL's write-ahead log.
+  if [ -n "$CHECKPOINT" ]; then psql_admin "CHECKPOINT"; fi
+  timeout $((DURATION + 30)) "${pin_client[@]}" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 5s --latency \
+    "${script[@]}" "$url" >"$WORK/wrk.$label.$run"
+  python3 - "$WORK/wrk.$label.$run" "$label #$run" >&2 <<'EOF'
+import re, sys
+text = open(sys.argv[1]).read()
+UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+lat = {p: float(v) * UNIT[u] for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)}
+print(f"    {sys.argv[2]:<30} {rps:9.0f} req/s  p50 {lat['50']:6.2f} ms  p99 {lat['99']:6.2f} ms")
+EOF
+}
+
+# aggregate LABEL: LABEL's median run (by requests/s) as a row of results.tsv.
+aggregate() {
+  python3 - "$1" "$WORK" "$RUNS" >>"$WORK/results.tsv" <<'EOF'
+import re, sys
 label, work, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 def parse(text):
@@ -168,19 +187,48 @@ results = sorted((parse(open(f"{work}/wrk.{label}.{i}").read()) for i in range(1
 rps, p50, p99, non2xx, errors = results[len(results) // 2]
 print("\t".join(label.split(".") + [f"{rps:.0f}", f"{p50:.2f}", f"{p99:.2f}", str(non2xx), errors]))
 EOF
-  tail -n1 "$WORK/results.tsv" | awk -F'\t' '{printf "    %-8s %-8s %-10s %8s req/s  p50 %6s ms  p99 %6s ms\n", $1, $2, $3, $4, $5, $6}' >&2
 }
 
-# run_endpoints BACKEND SERVER PORT: the three endpoints on one server.
+SERVERS="floor keel-warn keel-info"
+
+# target SERVER ENDPOINT: the URL of an endpoint on a server, and its Lua
+# script when it has one.
+target() {
+  local port
+  case $1 in
+    floor) port=$FLOOR_PORT ;;
+    keel-warn) port=$KEEL_PORT ;;
+    keel-info) port=$((KEEL_PORT + 2)) ;;
+  esac
+  case $2 in
+    healthz) echo "http://127.0.0.1:$port/healthz" ;;
+    form) echo "http://127.0.0.1:$port/api/public/forms/$SLUG" ;;
+    submit) echo "http://127.0.0.1:$port/api/public/forms/$SLUG/responses $WORK/submit.lua" ;;
+    *) echo "load.sh: unknown endpoint $2 (healthz, form, submit)" >&2; return 1 ;;
+  esac
+}
+
+# run_endpoints BACKEND: each endpoint on the three servers, taking turns
+# run by run, so slow drift (a growing table, autovacuum, another process
+# on the machine) falls on all of them alike.
 run_endpoints() {
-  local base="http://127.0.0.1:$3" endpoint
+  local endpoint server run args
   for endpoint in $ENDPOINTS; do
-    case $endpoint in
-      healthz) measure "$1.$2.healthz" "$base/healthz" ;;
-      form) measure "$1.$2.form" "$base/api/public/forms/$SLUG" ;;
-      submit) measure "$1.$2.submit" "$base/api/public/forms/$SLUG/responses" "$WORK/submit.lua" ;;
-      *) echo "load.sh: unknown endpoint $endpoint (healthz, form, submit)" >&2; exit 1 ;;
-    esac
+    for server in $SERVERS; do
+      args=$(target "$server" "$endpoint") || exit 1
+      # shellcheck disable=SC2086 # the URL and the script are two words
+      measure_once "$1.$server.$endpoint" warmup $args
+    done
+    for run in $(seq "$RUNS"); do
+      for server in $SERVERS; do
+        args=$(target "$server" "$endpoint")
+        # shellcheck disable=SC2086
+        measure_once "$1.$server.$endpoint" "$run" $args
+      done
+    done
+    for server in $SERVERS; do
+      aggregate "$1.$server.$endpoint"
+    done
   done
 }
 
@@ -192,6 +240,7 @@ bench_backend() {
     KEEL_DB="sqlite://$WORK/keel/keel.sqlite3"
     FLOOR_DB="sqlite://$WORK/floor.sqlite3"
     rm -f "$WORK"/floor.sqlite3*
+    CHECKPOINT=
   else
     local name="keel_bench_$$"
     PG_DBS+=("${name}_keel" "${name}_floor")
@@ -199,19 +248,20 @@ bench_backend() {
     psql_admin "CREATE DATABASE ${name}_floor"
     KEEL_DB="$PG_URL/${name}_keel"
     FLOOR_DB="$PG_URL/${name}_floor"
+    CHECKPOINT=1
   fi
   # prod refuses to serve without migrations and collected static files
   (cd "$WORK/keel" && DATABASE_URL=$KEEL_DB timeout 60 "$KEEL" migrate >>"$WORK/setup.log" 2>&1 &&
     DATABASE_URL=$KEEL_DB timeout 60 "$KEEL" collectstatic --no-input >>"$WORK/setup.log" 2>&1) ||
     { cat "$WORK/setup.log" >&2; exit 1; }
-  start_keel "$backend" warn
+  # Two Keel instances on one database, one logging at warn and one at
+  # info (a line per request, as in production), and the floor: all
+  # started up front, each idle while another is measured.
+  start_keel "$backend" warn "$KEEL_PORT"
+  start_keel "$backend" info $((KEEL_PORT + 2))
   setup_form
   start_floor "$backend"
-  run_endpoints "$backend" floor "$FLOOR_PORT"
-  run_endpoints "$backend" keel-warn "$KEEL_PORT"
-  stop_servers
-  start_keel "$backend" info
-  run_endpoints "$backend" keel-info "$KEEL_PORT"
+  run_endpoints "$backend"
   stop_servers
 }
 
