@@ -1,12 +1,12 @@
 //! The log writer: lines go into a shared buffer and a background thread
 //! writes the buffer out every [`FLUSH_EVERY`], or as soon as it holds
-//! [`FLUSH_AT`] bytes.
+//! 64 KiB.
 //!
 //! A request therefore never waits on a terminal, a pipe or a disk, and
 //! logging a line wakes no thread (a channel per line, as
 //! `tracing-appender` has, costs a context switch per line under load).
 //! It is not lossy: when the sink stalls and the buffer reaches
-//! [`WAIT_AT`], writers wait for the flush rather than drop lines. Lines
+//! 8 MiB, writers wait for the flush rather than drop lines. Lines
 //! still buffered are written when the [`BatchGuard`] drops, so at most the
 //! last [`FLUSH_EVERY`] of lines is lost if the process is killed outright.
 
