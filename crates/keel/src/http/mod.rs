@@ -9,6 +9,7 @@ pub mod observe;
 pub mod openapi;
 pub mod ops;
 pub mod problem;
+pub mod range;
 pub mod server;
 pub mod stack;
 

@@ -15,6 +15,7 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::StatusCode;
 
 use super::asset::{Asset, Representation};
+use crate::http::range::{parse_range, Ranged};
 use crate::http::Problem;
 
 /// How many headers a static response ends up with, about.
@@ -191,80 +192,9 @@ fn if_range_holds(asset: &Asset, headers: &HeaderMap) -> bool {
     }
 }
 
-/// What a `Range` header asks of a body of `len` bytes.
-#[derive(Debug, PartialEq, Eq)]
-enum Ranged {
-    Whole,
-    /// Start inclusive, end exclusive, both within the body.
-    Part(Range<u64>),
-    Unsatisfiable,
-}
-
-fn parse_range(value: &str, len: u64) -> Ranged {
-    let Some((unit, spec)) = value.trim().split_once('=') else {
-        return Ranged::Whole;
-    };
-    if !unit.trim().eq_ignore_ascii_case("bytes") || spec.contains(',') {
-        return Ranged::Whole;
-    }
-    let Some((first, last)) = spec.trim().split_once('-') else {
-        return Ranged::Whole;
-    };
-    let number = |s: &str| {
-        s.bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| s.parse::<u64>().ok())
-            .flatten()
-    };
-    let (first, last) = (first.trim(), last.trim());
-    if first.is_empty() {
-        return match number(last) {
-            None => Ranged::Whole,
-            Some(0) => Ranged::Unsatisfiable,
-            Some(_) if len == 0 => Ranged::Unsatisfiable,
-            Some(suffix) => Ranged::Part(len.saturating_sub(suffix)..len),
-        };
-    }
-    let Some(start) = number(first) else {
-        return Ranged::Whole;
-    };
-    let end = match (last.is_empty(), number(last)) {
-        (true, _) => len,
-        (false, Some(last)) if last >= start => last.saturating_add(1).min(len),
-        _ => return Ranged::Whole,
-    };
-    if start >= len {
-        return Ranged::Unsatisfiable;
-    }
-    Ranged::Part(start..end)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ranges_parse_as_rfc_9110_says() {
-        let cases = [
-            ("bytes=0-9", Ranged::Part(0..10), "a closed range"),
-            ("bytes=90-", Ranged::Part(90..100), "an open range"),
-            ("bytes=-10", Ranged::Part(90..100), "a suffix"),
-            ("bytes=-500", Ranged::Part(0..100), "a suffix longer than the file"),
-            ("bytes=95-200", Ranged::Part(95..100), "an end past the file is clamped"),
-            ("bytes=100-", Ranged::Unsatisfiable, "a start at the end"),
-            ("bytes=500-600", Ranged::Unsatisfiable, "a start past the end"),
-            ("bytes=-0", Ranged::Unsatisfiable, "an empty suffix"),
-            ("bytes=0-1,5-6", Ranged::Whole, "several ranges: the whole file"),
-            ("bytes=9-1", Ranged::Whole, "an inverted range is malformed"),
-            ("bytes=a-b", Ranged::Whole, "not numbers"),
-            ("bytes=+1-5", Ranged::Whole, "a sign"),
-            ("items=0-9", Ranged::Whole, "another unit"),
-            ("0-9", Ranged::Whole, "no unit"),
-        ];
-        for (value, expected, why) in cases {
-            assert_eq!(parse_range(value, 100), expected, "{why}: {value}");
-        }
-    }
 
     #[test]
     fn quality_values_follow_the_header() {

@@ -11,8 +11,6 @@
 //! `X-Accel-Redirect: <location><key>` and the same headers, and nginx
 //! sends the bytes (ranges included) from its internal location.
 
-use std::ops::Range;
-
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -20,6 +18,7 @@ use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use super::filename::content_disposition;
 use super::sniff::{self, OCTET_STREAM};
 use super::{MediaStore, ObjectKey, StorageError};
+use crate::http::range::{parse_range, Ranged};
 use crate::http::Problem;
 
 /// The policy of every download: no script, no plugin, no loads.
@@ -132,67 +131,5 @@ fn decorate(response: &mut Response, download: Download<'_>) {
 fn insert(response: &mut Response, name: header::HeaderName, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
         response.headers_mut().insert(name, value);
-    }
-}
-
-/// What a `Range` header asks of a body of `len` bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Ranged {
-    Whole,
-    Part(Range<u64>),
-    Unsatisfiable,
-}
-
-fn parse_range(value: &str, len: u64) -> Ranged {
-    let Some(spec) = value.trim().strip_prefix("bytes=") else {
-        return Ranged::Whole;
-    };
-    if spec.contains(',') {
-        return Ranged::Whole;
-    }
-    let Some((first, last)) = spec.trim().split_once('-') else {
-        return Ranged::Whole;
-    };
-    let number = |s: &str| s.trim().parse::<u64>().ok();
-    match (first.trim().is_empty(), number(first), number(last)) {
-        // bytes=-N: the last N bytes.
-        (true, _, Some(0)) => Ranged::Unsatisfiable,
-        (true, _, Some(_)) if len == 0 => Ranged::Unsatisfiable,
-        (true, _, Some(n)) => Ranged::Part(len - n.min(len)..len),
-        (false, Some(start), _) if start >= len => Ranged::Unsatisfiable,
-        // bytes=A-: from A to the end.
-        (false, Some(start), None) if last.trim().is_empty() => Ranged::Part(start..len),
-        (false, Some(start), Some(end)) if end >= start => Ranged::Part(start..(end + 1).min(len)),
-        _ => Ranged::Whole,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranges_are_read_as_rfc_9110_says() {
-        let cases = [
-            ("bytes=0-3", Ranged::Part(0..4), "a closed range"),
-            ("bytes=5-", Ranged::Part(5..10), "an open range"),
-            ("bytes=-3", Ranged::Part(7..10), "a suffix"),
-            ("bytes=-30", Ranged::Part(0..10), "a suffix longer than the file"),
-            ("bytes=8-100", Ranged::Part(8..10), "an end past the file is clamped"),
-            ("bytes=10-", Ranged::Unsatisfiable, "a start at the end"),
-            ("bytes=-0", Ranged::Unsatisfiable, "an empty suffix"),
-            ("bytes=4-2", Ranged::Whole, "a reversed range is ignored"),
-            ("bytes=0-1,4-5", Ranged::Whole, "several ranges get the whole file"),
-            ("items=0-1", Ranged::Whole, "another unit"),
-            ("bytes=x-y", Ranged::Whole, "garbage"),
-        ];
-        for (value, expected, why) in cases {
-            assert_eq!(parse_range(value, 10), expected, "{why}");
-        }
-        assert_eq!(
-            parse_range("bytes=0-", 0),
-            Ranged::Unsatisfiable,
-            "any range of an empty file"
-        );
     }
 }
