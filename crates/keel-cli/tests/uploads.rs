@@ -21,6 +21,7 @@ on_both_backends!(
     interrupted_upload_leaves_nothing,
     deleting_a_form_deletes_its_files,
     accel_redirect_mode_answers_with_the_header_and_no_body,
+    a_slow_upload_has_the_upload_timeout_not_the_request_timeout,
 );
 
 fn answers() -> Part<'static> {
@@ -304,4 +305,68 @@ async fn accel_redirect_mode_answers_with_the_header_and_no_body(backend: Backen
         response.bytes().await.unwrap().is_empty(),
         "nginx sends the bytes, not Keel"
     );
+}
+
+/// Sends a multipart submission in ten pieces 150 ms apart (1.5 s in all)
+/// on a raw connection; returns the status line's code.
+async fn trickle_upload(server: &TestServer, slug: &str, token: &str) -> u16 {
+    use tokio::io::AsyncReadExt;
+    let parts = [
+        Part::Text("submission_token", token.to_owned()),
+        answers(),
+        file("cv", "cv.pdf", "application/pdf", pdf(64 * 1024)),
+    ];
+    let body = media::multipart(&parts);
+    let head = format!(
+        "POST /api/public/forms/{slug}/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        media::content_type(),
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for piece in body.chunks(body.len().div_ceil(10)) {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        // A server that answered early may have closed the connection.
+        if stream.write_all(piece).await.is_err() {
+            break;
+        }
+    }
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP answer: {answer:?}"))
+}
+
+/// A multipart body gets `KEEL_UPLOAD_TIMEOUT`, not `KEEL_REQUEST_TIMEOUT`:
+/// a 1.5 s upload passes a 300 ms request timeout, and is cut (503, nothing
+/// left) by a 300 ms upload timeout.
+async fn a_slow_upload_has_the_upload_timeout_not_the_request_timeout(backend: Backend) {
+    let server = TestServer::spawn_with(backend, |s| {
+        s.server.request_timeout = Duration::from_millis(300);
+        s.server.upload_timeout = Duration::from_secs(30);
+    })
+    .await;
+    let (id, slug, token) = owner_with_upload_form(&server).await;
+    assert_eq!(trickle_upload(&server, &slug, &token).await, 201);
+    let list: Value = server
+        .get(&format!("/api/forms/{id}/responses"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"][0]["files"][0]["size"], 64 * 1024);
+
+    let strict = TestServer::spawn_with(backend, |s| {
+        s.server.request_timeout = Duration::from_secs(30);
+        s.server.upload_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let (id, slug, token) = owner_with_upload_form(&strict).await;
+    assert_eq!(trickle_upload(&strict, &slug, &token).await, 503);
+    assert_nothing_left(&strict, &id, "an upload cut by the upload timeout").await;
 }

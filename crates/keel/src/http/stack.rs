@@ -62,7 +62,10 @@ pub fn build(core: &Core, policy: &Policy, app_routes: Router) -> Router {
             .layer(Extension(policy.clone())),
     );
 
-    let request_timeout = core.settings.server.request_timeout;
+    let timeouts = (
+        core.settings.server.request_timeout,
+        core.settings.server.upload_timeout,
+    );
     let debug_pages = policy.debug_pages;
     ops::router(core.clone())
         .method_not_allowed_fallback(method_not_allowed)
@@ -82,7 +85,7 @@ pub fn build(core: &Core, policy: &Policy, app_routes: Router) -> Router {
                 // 3. a panic below becomes a 500 problem; the process lives on
                 .layer(CatchPanicLayer::custom(move |panic| panic_response(panic, debug_pages)))
                 // 4. a request that takes too long is answered 503
-                .layer(middleware::from_fn_with_state(request_timeout, timeout)),
+                .layer(middleware::from_fn_with_state(timeouts, timeout)),
         )
 }
 
@@ -115,7 +118,19 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>, debug_pages: bool) -> Re
     problem.into_response()
 }
 
-async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+/// `KEEL_REQUEST_TIMEOUT`, or `KEEL_UPLOAD_TIMEOUT` for a multipart body:
+/// a large upload on a slow link must not be cut at the request timeout.
+async fn timeout(State(limits): State<(Duration, Duration)>, request: Request, next: Next) -> Response {
+    let multipart = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .get(..19)
+                .is_some_and(|t| t.eq_ignore_ascii_case("multipart/form-data"))
+        });
+    let limit = if multipart { limits.1 } else { limits.0 };
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {

@@ -140,7 +140,8 @@ pub static CATALOG: &[SettingSpec] = &[
     plain("KEEL_WEBHOOK_ALLOW_PRIVATE", Some("false"), "Allow webhook URLs that resolve to loopback, private or link-local addresses (off: the SSRF guard refuses them)."),
     plain("KEEL_OUTBOX_MAX_ATTEMPTS", Some("8"), "Delivery attempts of an email or webhook before it is dead-lettered."),
     plain("KEEL_SHUTDOWN_TIMEOUT", Some("30"), "Seconds `serve` waits for in-flight requests after SIGTERM before it exits."),
-    plain("KEEL_REQUEST_TIMEOUT", Some("30"), "Seconds a request may take before it is answered 503."),
+    plain("KEEL_REQUEST_TIMEOUT", Some("30"), "Seconds a request may take before it is answered 503 (uploads: KEEL_UPLOAD_TIMEOUT)."),
+    plain("KEEL_UPLOAD_TIMEOUT", Some("300"), "Seconds a request with a multipart body (file uploads) may take before it is answered 503."),
 ];
 
 /// Settings whose default follows from `KEEL_PUBLIC_URL` (see

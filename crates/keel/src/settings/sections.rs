@@ -164,6 +164,8 @@ pub struct ServerSettings {
     pub metrics_bind: Option<SocketAddr>,
     pub shutdown_timeout: Duration,
     pub request_timeout: Duration,
+    /// The timeout of requests with a multipart body (file uploads).
+    pub upload_timeout: Duration,
 }
 
 /// Typed access to the resolved raw map; every error names the variable.
@@ -347,18 +349,21 @@ pub(super) fn build(mut resolved: Resolved, cwd: &Path) -> Result<Settings, Sett
         server: ServerSettings {
             metrics_bind: r.optional("KEEL_METRICS_BIND", parse::socket_addr)?,
             shutdown_timeout: r.seconds("KEEL_SHUTDOWN_TIMEOUT")?,
-            request_timeout: r.get("KEEL_REQUEST_TIMEOUT", |s| {
-                let d = parse::duration(s)?;
-                if d.is_zero() {
-                    return Err("must be at least 1 second".to_owned());
-                }
-                Ok(d)
-            })?,
+            request_timeout: r.get("KEEL_REQUEST_TIMEOUT", positive_duration)?,
+            upload_timeout: r.get("KEEL_UPLOAD_TIMEOUT", positive_duration)?,
         },
         unknown_variables: resolved.unknown,
         shown,
     };
     Ok(settings)
+}
+
+fn positive_duration(s: &str) -> Result<Duration, String> {
+    let d = parse::duration(s)?;
+    if d.is_zero() {
+        return Err("must be at least 1 second".to_owned());
+    }
+    Ok(d)
 }
 
 fn secret_settings(r: &Reader<'_>) -> Result<SecretSettings, SettingsError> {
