@@ -54,15 +54,6 @@ pub(super) fn route_limit(limits: &keel::settings::LimitSettings) -> usize {
     usize::try_from(bytes).unwrap_or(usize::MAX)
 }
 
-/// Whether the request says it is `multipart/form-data`.
-pub(super) fn is_multipart(request: &Request) -> bool {
-    request
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
-}
-
 /// Reads the whole body, storing its files into `uploads`. On error the
 /// files are already deleted.
 pub(super) async fn receive(

@@ -20,7 +20,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use keel::http::extract::{is_json, parse_json, read_body_within};
+use keel::http::extract::{is_json, is_multipart, parse_json, read_body_within};
 use keel::security::client_ip::ClientIp;
 use keel::{FieldError, Problem};
 use serde::{Deserialize, Serialize};
@@ -238,7 +238,7 @@ async fn read_submission(
     request: Request,
     uploads: Uploads,
 ) -> Result<(Submission, Uploads), Problem> {
-    if multipart::is_multipart(&request) {
+    if is_multipart(&request) {
         if !form.definition.accepting_responses {
             return Err(form_closed());
         }

@@ -30,6 +30,16 @@ pub fn is_json(request: &Request) -> bool {
         .is_some_and(|t| t == "application/json" || (t.starts_with("application/") && t.ends_with("+json")))
 }
 
+/// Whether the request's body is `multipart/form-data` (file uploads).
+pub fn is_multipart(request: &Request) -> bool {
+    request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("multipart/form-data"))
+}
+
 /// Reads the body within the route's limit (axum's `DefaultBodyLimit`).
 pub async fn read_body(request: Request) -> Result<Bytes, Problem> {
     Bytes::from_request(request, &()).await.map_err(|rejection| {
@@ -147,6 +157,33 @@ mod tests {
     struct Login {
         email: String,
         password: String,
+    }
+
+    #[test]
+    fn content_types_are_read_by_their_media_type() {
+        let request = |value: Option<&str>| {
+            let mut builder = Request::builder();
+            if let Some(value) = value {
+                builder = builder.header(CONTENT_TYPE, value);
+            }
+            builder.body(axum::body::Body::empty()).unwrap()
+        };
+        let cases: &[(Option<&str>, bool, bool)] = &[
+            (Some("application/json"), true, false),
+            (Some("Application/JSON; charset=utf-8"), true, false),
+            (Some("application/problem+json"), true, false),
+            (Some("multipart/form-data; boundary=x"), false, true),
+            (Some(" MULTIPART/Form-Data;boundary=x"), false, true),
+            (Some("multipart/form-dataX; boundary=x"), false, false),
+            (Some("multipart/mixed; boundary=x"), false, false),
+            (Some("text/plain"), false, false),
+            (Some(""), false, false),
+            (None, false, false),
+        ];
+        for (value, json, multipart) in cases {
+            assert_eq!(is_json(&request(*value)), *json, "is_json({value:?})");
+            assert_eq!(is_multipart(&request(*value)), *multipart, "is_multipart({value:?})");
+        }
     }
 
     #[test]

@@ -121,15 +121,7 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>, debug_pages: bool) -> Re
 /// `KEEL_REQUEST_TIMEOUT`, or `KEEL_UPLOAD_TIMEOUT` for a multipart body:
 /// a large upload on a slow link must not be cut at the request timeout.
 async fn timeout(State(limits): State<(Duration, Duration)>, request: Request, next: Next) -> Response {
-    let multipart = request
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .get(..19)
-                .is_some_and(|t| t.eq_ignore_ascii_case("multipart/form-data"))
-        });
+    let multipart = super::extract::is_multipart(&request);
     let limit = if multipart { limits.1 } else { limits.0 };
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
