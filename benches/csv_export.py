@@ -10,45 +10,15 @@ RSS (VmHWM) before and during the export, the CSV size and the time taken.
 """
 
 import argparse
-import http.cookiejar
 import json
 import os
 import shutil
-import socket
 import sqlite3
-import subprocess
 import tempfile
 import time
-import urllib.request
 import uuid
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def status_kib(pid, field):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-class Client:
-    def __init__(self, base):
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-
-    def call(self, method, path, body=None):
-        token = json.load(self.opener.open(self.base + "/api/csrf"))["csrfToken"]
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + path, data=data, method=method, headers={
-            "Content-Type": "application/json", "X-CSRFToken": token, "Origin": self.base})
-        return json.load(self.opener.open(req))
+from benchlib import Client, free_port, serve, status_kib
 
 
 def main():
@@ -59,19 +29,11 @@ def main():
     binary = os.path.abspath(args.binary)
     folder = tempfile.mkdtemp(prefix="keel-csv-")
     port = free_port()
-    env = {"PATH": os.environ.get("PATH", ""), "KEEL_LOG_LEVEL": "warn"}
-    proc = subprocess.Popen([binary, "serve", "--bind", f"127.0.0.1:{port}"], cwd=folder, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = serve(binary, folder, port)
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(base + "/healthz")
-                break
-            except OSError:
-                time.sleep(0.05)
         client = Client(base)
-        client.call("POST", "/api/auth/signup", {"email": "bench@example.com", "password": "correct horse battery staple 42"})
+        client.signup()
         fields = [{"key": f"q{i}", "label": f"Question {i}", "type": "short_text"} for i in range(8)]
         form = client.call("POST", "/api/forms", {"title": "Export", "fields": fields})
         form_id = uuid.UUID(form["id"]).bytes

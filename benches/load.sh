@@ -116,16 +116,12 @@ start_floor() {
 # Signs up, creates the form, writes slug, fields.json and submit.lua.
 setup_form() {
   timeout 60 python3 - "http://127.0.0.1:$KEEL_PORT" "$WORK" <<'EOF'
-import http.cookiejar, json, sys, urllib.request
+import json, sys, urllib.request
+sys.path.insert(0, "benches")
+from benchlib import Client
 base, work = sys.argv[1], sys.argv[2]
-opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-def call(method, path, body=None):
-    token = json.load(opener.open(base + "/api/csrf", timeout=10))["csrfToken"]
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method=method, headers={
-        "Content-Type": "application/json", "X-CSRFToken": token, "Origin": base})
-    return json.load(opener.open(req, timeout=10))
-call("POST", "/api/auth/signup", {"email": "load@example.com", "password": "correct horse battery staple 42"})
+client = Client(base)
+client.signup("load@example.com")
 fields = [
     {"key": "name", "label": "Your name", "type": "short_text", "required": True, "max_length": 200},
     {"key": "email", "label": "Email address", "type": "email", "required": True, "help": "We reply here."},
@@ -134,7 +130,7 @@ fields = [
     {"key": "comments", "label": "Comments", "type": "long_text", "help": "Anything else?"},
 ]
 # No notify_owner, no webhook: the submission is an insert, as on the floor.
-form = call("POST", "/api/forms", {"title": "Load test", "description": "A form for the load benchmark.", "fields": fields})
+form = client.call("POST", "/api/forms", {"title": "Load test", "description": "A form for the load benchmark.", "fields": fields})
 public = json.load(urllib.request.urlopen(f"{base}/api/public/forms/{form['slug']}", timeout=10))
 answers = {"name": "Ada Lovelace", "email": "ada@example.com", "age": 36, "plan": "team",
            "comments": "Looking forward to it."}

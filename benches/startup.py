@@ -13,17 +13,12 @@ import argparse
 import http.client
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import tempfile
 import time
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from benchlib import free_port, status_kib
 
 
 def healthz(port):
@@ -35,14 +30,6 @@ def healthz(port):
         return status
     except OSError:
         return None
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def start(binary, folder, port):
@@ -84,7 +71,7 @@ def main():
             for _ in range(20):
                 healthz(port)
             time.sleep(1)
-            rss.append(rss_kib(proc.pid) / 1024)
+            rss.append(status_kib(proc.pid, "VmRSS") / 1024)
             stop(proc)
         finally:
             shutil.rmtree(folder, ignore_errors=True)

@@ -16,32 +16,17 @@ object has the whole size.
 
 import argparse
 import http.client
-import http.cookiejar
 import json
 import os
 import shutil
-import socket
-import subprocess
 import tempfile
 import threading
 import time
 import urllib.request
 
+from benchlib import Client, free_port, serve, status_kib
+
 BOUNDARY = "keel-bench-boundary-5b1e"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def status_kib(pid, field):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def reset_peak(pid):
@@ -52,20 +37,6 @@ def reset_peak(pid):
         return True
     except OSError:
         return False
-
-
-class Client:
-    def __init__(self, base):
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-
-    def call(self, method, path, body=None):
-        token = json.load(self.opener.open(self.base + "/api/csrf"))["csrfToken"]
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + path, data=data, method=method, headers={
-            "Content-Type": "application/json", "X-CSRFToken": token, "Origin": self.base})
-        return json.load(self.opener.open(req))
 
 
 def make_file(path, size):
@@ -111,20 +82,11 @@ def main():
     size = args.mib << 20
     folder = tempfile.mkdtemp(prefix="keel-upload-")
     port = free_port()
-    env = {"PATH": os.environ.get("PATH", ""), "KEEL_LOG_LEVEL": "warn", "KEEL_MAX_UPLOAD_BYTES": "64MiB",
-           "KEEL_REQUEST_TIMEOUT": "120"}
-    proc = subprocess.Popen([binary, "serve", "--bind", f"127.0.0.1:{port}"], cwd=folder, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = serve(binary, folder, port, KEEL_MAX_UPLOAD_BYTES="64MiB")
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(base + "/healthz")
-                break
-            except OSError:
-                time.sleep(0.05)
         client = Client(base)
-        client.call("POST", "/api/auth/signup", {"email": "bench@example.com", "password": "correct horse battery staple 42"})
+        client.signup()
         fields = [{"key": "document", "label": "Document", "type": "file", "accept": ["application/pdf"]}]
         form = client.call("POST", "/api/forms", {"title": "Upload", "fields": fields})
         public = json.load(urllib.request.urlopen(f"{base}/api/public/forms/{form['slug']}"))
