@@ -50,28 +50,21 @@ pub(crate) fn cache_key(slug: &str) -> String {
     format!("forms:public:{slug}")
 }
 
-/// What the cache holds for a slug: what the public fetch needs (the id,
-/// the embedding origins and the public JSON, ready to send) and the form
-/// itself, without its webhook secret, for submissions. Neither the fetch
-/// nor a submission touches the database while the form is cached, and
-/// each instance decodes an entry once ([`keel::cache::Cache::get_shared`]).
+/// What the cache holds for a slug: the form, without its webhook secret,
+/// and its public JSON, ready to send. Neither the fetch nor a submission
+/// touches the database while the form is cached, and each instance
+/// decodes an entry once ([`keel::cache::Cache::get_shared`]).
 #[derive(Serialize, Deserialize)]
 struct CachedForm {
-    id: Uuid,
-    origins: Vec<String>,
-    public: Box<RawValue>,
     form: StoredForm,
+    public: Box<RawValue>,
 }
 
 impl CachedForm {
     fn from_stored(mut form: StoredForm) -> Option<Self> {
         form.webhook_secret = None;
-        Some(Self {
-            id: form.id,
-            origins: form.definition.embed_origins.clone(),
-            public: RawValue::from_string(view::public_form(&form).to_string()).ok()?,
-            form,
-        })
+        let public = RawValue::from_string(view::public_form(&form).to_string()).ok()?;
+        Some(Self { form, public })
     }
 }
 
@@ -134,12 +127,16 @@ async fn get_public_form(
     let token = state
         .core
         .signer
-        .sign_timestamped(TOKEN_SALT, &cached.id.to_string(), now());
+        .sign_timestamped(TOKEN_SALT, &cached.form.id.to_string(), now());
     // Splice the token into the cached JSON object instead of re-encoding it.
     let public = cached.public.get();
     let body = format!("{{\"submission_token\":\"{token}\",{}", &public[1..]);
     let mut response = ([(header::CONTENT_TYPE, "application/json")], Body::from(body)).into_response();
-    public_headers(&mut response, &cached.origins, headers.get(header::ORIGIN));
+    public_headers(
+        &mut response,
+        &cached.form.definition.embed_origins,
+        headers.get(header::ORIGIN),
+    );
     Ok(response)
 }
 

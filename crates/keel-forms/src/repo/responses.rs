@@ -36,6 +36,8 @@ pub async fn insert(
     insert_with_id(tx, Uuid::new_v4(), form_id, answers).await
 }
 
+const INSERT: &str = "INSERT INTO form_responses (id, form_id, answers, created_at) VALUES ($1, $2, $3, $4)";
+
 /// Inserts a response whose id was chosen beforehand (its files were
 /// stored under it while the body arrived); returns its id and time.
 pub async fn insert_with_id(
@@ -47,7 +49,7 @@ pub async fn insert_with_id(
     let now = Utc::now();
     let answers = serde_json::to_string(answers).unwrap_or_else(|_| "{}".to_owned());
     keel::on_tx!(tx, conn => {
-        sqlx::query("INSERT INTO form_responses (id, form_id, answers, created_at) VALUES ($1, $2, $3, $4)")
+        sqlx::query(INSERT)
             .bind(id)
             .bind(form_id)
             .bind(answers)
@@ -65,7 +67,7 @@ pub async fn insert_alone(db: &Db, id: Uuid, form_id: Uuid, answers: &Map<String
     let answers = serde_json::to_string(answers).unwrap_or_else(|_| "{}".to_owned());
     let _turn = db.write_turn().await;
     keel::on_pool!(db, pool => {
-        sqlx::query("INSERT INTO form_responses (id, form_id, answers, created_at) VALUES ($1, $2, $3, $4)")
+        sqlx::query(INSERT)
             .bind(id)
             .bind(form_id)
             .bind(answers)
