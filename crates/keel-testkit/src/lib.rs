@@ -20,6 +20,7 @@
 mod browser;
 mod database;
 pub mod outbox;
+pub mod private;
 mod receiver;
 mod s3;
 mod server;

@@ -83,3 +83,9 @@ pub async fn redis_url() -> Option<String> {
         }
     }
 }
+
+/// A program a test needs is not installed: skips with a printed reason,
+/// or panics when services are required.
+pub fn missing_program(program: &str) {
+    missing(program, "PATH", "not installed");
+}

@@ -9,6 +9,7 @@ use secrecy::SecretString;
 
 use crate::cache::{Cache, CacheError};
 use crate::db::{Db, DbError};
+use crate::security::hash_gate::HashGate;
 use crate::security::sessions::Sessions;
 use crate::security::signing::Signer;
 use crate::settings::Settings;
@@ -53,6 +54,8 @@ pub struct Services {
     pub media: MediaStore,
     pub signer: Signer,
     pub sessions: Sessions,
+    /// Password hashing, one per core at a time.
+    pub hashing: HashGate,
     pub lifecycle: Lifecycle,
 }
 
@@ -96,6 +99,7 @@ impl Core {
             media,
             signer,
             sessions,
+            hashing: HashGate::default(),
             lifecycle: Lifecycle::default(),
         })))
     }

@@ -97,7 +97,7 @@ impl Keel {
             self.router,
             self.core.lifecycle.clone(),
             shutdown,
-            drain_timeout,
+            &self.core.settings.server,
         )
         .await?;
         let worker_stopped = worker.stop_within(drain_timeout).await;

@@ -1,7 +1,10 @@
 //! `/api/auth/*` and the `CurrentUser` extractor.
 //!
 //! Login is throttled per account and per client address
-//! (`KEEL_LOGIN_RATE` failed attempts); a wrong password and an unknown
+//! (`KEEL_LOGIN_RATE` failed attempts; each attempt is counted before the
+//! password is checked, and taken back when it was right), sign-up per
+//! client address (`KEEL_SIGNUP_RATE`); password hashing runs one per core
+//! at a time (503 when busy). A wrong password and an unknown
 //! email get the same answer after about the same work (an unknown email
 //! still runs one password verification). Login and signup start a new
 //! session (a new id; the old one is deleted) and a new CSRF secret.
@@ -22,6 +25,7 @@ use crate::http::extract::ApiJson;
 use crate::http::{FieldError, Problem};
 use crate::security::client_ip::ClientIp;
 use crate::security::sessions::{SessionRecord, COOKIE_NAME};
+use crate::security::hash_gate::{Busy, HashGate};
 use crate::security::throttle::{RetryAfter, Throttle};
 use crate::security::{cookies, csrf, passwords, Policy};
 
@@ -31,6 +35,7 @@ struct AccountsState {
     policy: Policy,
     by_account: Throttle,
     by_address: Throttle,
+    signups: Throttle,
 }
 
 /// The account routes.
@@ -41,6 +46,7 @@ pub fn router(core: &Core, policy: &Policy) -> Router {
         policy: policy.clone(),
         by_account: Throttle::new(core.cache.clone(), "login-account", rate),
         by_address: Throttle::new(core.cache.clone(), "login-address", rate),
+        signups: Throttle::new(core.cache.clone(), "signup-address", core.settings.security.signup_rate),
     };
     Router::new()
         .route("/api/auth/signup", post(signup))
@@ -112,9 +118,12 @@ async fn start_session(
     Ok(response)
 }
 
-/// Runs CPU-heavy password work off the async workers.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, Problem> {
-    tokio::task::spawn_blocking(work).await.map_err(|_| Problem::internal())
+/// Runs CPU- and memory-heavy password work off the async workers, one
+/// per core at a time (503 when no turn comes).
+async fn hashed<T: Send + 'static>(gate: &HashGate, work: impl FnOnce() -> T + Send + 'static) -> Result<T, Problem> {
+    gate.run(work)
+        .await
+        .map_err(|Busy| Problem::overloaded("Too many sign-ins at once; try again shortly."))
 }
 
 #[utoipa::path(
@@ -135,12 +144,14 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
 )]
 async fn signup(
     State(state): State<AccountsState>,
+    ClientIp(address): ClientIp,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Credentials>,
 ) -> Result<Response, Problem> {
     if !state.core.settings.security.signup_open {
         return Err(Problem::forbidden("signup-closed", "Sign-up is closed on this site."));
     }
+    state.signups.hit(&address.to_string()).await.map_err(rate_limited)?;
     let email = EmailAddress::parse(&body.email);
     let mut errors = Vec::new();
     if let Err(message) = &email {
@@ -154,7 +165,7 @@ async fn signup(
         Ok(email) if errors.is_empty() => email,
         _ => return Err(Problem::invalid(errors)),
     };
-    let hash = blocking(move || passwords::hash_password(&body.password))
+    let hash = hashed(&state.core.hashing, move || passwords::hash_password(&body.password))
         .await?
         .map_err(|_| Problem::internal())?;
     let user = users::create(&state.core.db, &email, &hash, false).await?;
@@ -190,15 +201,21 @@ async fn login(
     // The account key is a hash, so the cache never holds email addresses.
     let account = hex::encode(Sha256::digest(body.email.trim().to_lowercase().as_bytes()));
     let address = address.to_string();
-    state.by_account.check(&account).await.map_err(rate_limited)?;
-    state.by_address.check(&address).await.map_err(rate_limited)?;
+    // Counted first, atomically, and refused before any hashing: a burst
+    // cannot slip past the limit, and an attempt over it costs nothing.
+    let by_account = state.by_account.hit(&account).await;
+    let by_address = state.by_address.hit(&address).await;
+    if let Err(retry) = by_account.and(by_address) {
+        tracing::warn!(client.address = %address, "login refused: too many failed attempts");
+        return Err(rate_limited(retry));
+    }
 
     let found = match EmailAddress::parse(&body.email) {
         Ok(email) => users::find_by_email(&state.core.db, &email).await?,
         Err(_) => None,
     };
     let password = body.password;
-    let user = blocking(move || match found {
+    let user = hashed(&state.core.hashing, move || match found {
         Some((user, hash)) if passwords::verify_password(&password, &hash) && user.is_active => Some(user),
         Some(_) => None,
         None => {
@@ -208,10 +225,7 @@ async fn login(
     })
     .await?;
     let Some(user) = user else {
-        let by_account = state.by_account.hit(&account).await;
-        let by_address = state.by_address.hit(&address).await;
         tracing::warn!(client.address = %address, "failed login");
-        by_account.and(by_address).map_err(rate_limited)?;
         return Err(Problem::new(
             StatusCode::UNAUTHORIZED,
             "invalid-credentials",
@@ -219,6 +233,7 @@ async fn login(
         ));
     };
     state.by_account.reset(&account).await;
+    state.by_address.undo(&address).await;
     tracing::info!(user.id = %user.id, "logged in");
     start_session(&state, &headers, &user, StatusCode::OK).await
 }

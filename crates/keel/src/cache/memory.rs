@@ -81,4 +81,24 @@ impl MemoryCache {
     pub(super) async fn delete(&self, key: &str) {
         self.inner.invalidate(key).await;
     }
+
+    pub(super) async fn decr(&self, key: &str) {
+        self.inner
+            .entry(key.to_owned())
+            .and_compute_with(|existing| {
+                let op = match existing.map(moka::Entry::into_value) {
+                    Some(entry) => {
+                        let count = std::str::from_utf8(&entry.value)
+                            .ok()
+                            .and_then(|s| s.parse::<u64>().ok())
+                            .unwrap_or(0);
+                        let value = Bytes::from(count.saturating_sub(1).to_string());
+                        moka::ops::compute::Op::Put(Entry { value, ttl: entry.ttl })
+                    }
+                    None => moka::ops::compute::Op::Nop,
+                };
+                std::future::ready(op)
+            })
+            .await;
+    }
 }

@@ -7,6 +7,7 @@
 //! `set_json` are the typed convenience on top. The cache is an accelerator:
 //! callers treat its errors as misses where they can.
 
+mod breaker;
 mod memory;
 mod redis_backend;
 
@@ -22,6 +23,9 @@ use crate::settings::{CacheBackendKind, CacheSettings};
 pub enum CacheError {
     #[error("the cache is unreachable: {0}")]
     Unavailable(String),
+    /// The cache is down and skipped until it answers again (see `breaker`).
+    #[error("the cache is down and skipped for now")]
+    Skipped,
     #[error("cache configuration: {0}")]
     Config(String),
     #[error("cached value is not valid: {0}")]
@@ -31,7 +35,15 @@ pub enum CacheError {
 #[derive(Clone)]
 enum Backend {
     Memory(memory::MemoryCache),
-    Redis(redis_backend::RedisCache),
+    Redis(std::sync::Arc<breaker::GuardedRedis>),
+}
+
+impl CacheError {
+    /// Whether this is the cache being away (as opposed to a bad value):
+    /// callers that fall back to something else need not log each one.
+    pub fn is_outage(&self) -> bool {
+        matches!(self, Self::Unavailable(_) | Self::Skipped)
+    }
 }
 
 /// A handle on the configured cache. Cheap to clone: one atomic increment.
@@ -81,7 +93,9 @@ impl Cache {
         let backend = match &settings.backend {
             CacheBackendKind::Memory => Backend::Memory(memory::MemoryCache::new()),
             CacheBackendKind::Redis(url) => {
-                Backend::Redis(redis_backend::RedisCache::new(crate::settings::expose(url))?)
+                Backend::Redis(breaker::GuardedRedis::new(redis_backend::RedisCache::new(
+                    crate::settings::expose(url),
+                )?))
             }
         };
         Ok(Self {
@@ -111,7 +125,7 @@ impl Cache {
         let key = self.key(key);
         match &*self.backend {
             Backend::Memory(m) => Ok(m.get(&key).await),
-            Backend::Redis(r) => r.get(&key).await,
+            Backend::Redis(r) => r.call(r.redis().get(&key)).await,
         }
     }
 
@@ -124,10 +138,13 @@ impl Cache {
                 m.set(key, value, ttl).await;
                 Ok(())
             }
-            Backend::Redis(r) => r.set(&key, &value, ttl).await,
+            Backend::Redis(r) => r.call(r.redis().set(&key, &value, ttl)).await,
         }
     }
 
+    /// Deletes `key`. A delete that cannot reach Redis is remembered and
+    /// replayed when Redis is back, so an invalidation is never lost to an
+    /// outage (within `breaker::MAX_MISSED_DELETES` keys).
     pub async fn delete(&self, key: &str) -> Result<(), CacheError> {
         let key = self.key(key);
         match &*self.backend {
@@ -135,7 +152,13 @@ impl Cache {
                 m.delete(&key).await;
                 Ok(())
             }
-            Backend::Redis(r) => r.delete(&key).await,
+            Backend::Redis(r) => {
+                let result = r.call(r.redis().delete(&key)).await;
+                if result.as_ref().is_err_and(CacheError::is_outage) {
+                    r.missed_delete(key);
+                }
+                result
+            }
         }
     }
 
@@ -145,7 +168,20 @@ impl Cache {
         let key = self.key(key);
         match &*self.backend {
             Backend::Memory(m) => Ok(m.incr(key, ttl).await),
-            Backend::Redis(r) => r.incr(&key, ttl).await,
+            Backend::Redis(r) => r.call(r.redis().incr(&key, ttl)).await,
+        }
+    }
+
+    /// Takes one back from the counter at `key` (never below zero, never
+    /// creating it).
+    pub async fn decr(&self, key: &str) -> Result<(), CacheError> {
+        let key = self.key(key);
+        match &*self.backend {
+            Backend::Memory(m) => {
+                m.decr(&key).await;
+                Ok(())
+            }
+            Backend::Redis(r) => r.call(r.redis().decr(&key)).await,
         }
     }
 
@@ -181,11 +217,12 @@ impl Cache {
         self.set(key, serde_json::to_vec(value)?, ttl).await
     }
 
-    /// One round trip: the readiness probe.
+    /// One round trip: the readiness probe. While the breaker is open this
+    /// answers [`CacheError::Skipped`] without I/O.
     pub async fn ping(&self) -> Result<(), CacheError> {
         match &*self.backend {
             Backend::Memory(_) => Ok(()),
-            Backend::Redis(r) => r.ping().await,
+            Backend::Redis(r) => r.call(r.redis().ping()).await,
         }
     }
 }

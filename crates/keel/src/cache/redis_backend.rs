@@ -12,8 +12,10 @@ use redis::AsyncCommands;
 use super::CacheError;
 
 /// A cache that answers slower than this is treated as down.
-const OP_TIMEOUT: Duration = Duration::from_millis(1000);
-const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+/// (A healthy Redis answers in well under a millisecond; the breaker makes
+/// only the first call of an outage wait this long.)
+const OP_TIMEOUT: Duration = Duration::from_millis(250);
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(250);
 
 #[derive(Clone)]
 pub(super) struct RedisCache {
@@ -83,6 +85,17 @@ impl RedisCache {
             .arg(key);
         let (count,): (u64,) = self.timed(pipe.query_async(&mut conn)).await?;
         Ok(count)
+    }
+
+    pub(super) async fn decr(&self, key: &str) -> Result<(), CacheError> {
+        let mut conn = self.conn.clone();
+        // Only an existing, positive counter goes down: a DECR on a missing
+        // key would make a counter with no lifetime.
+        let script = redis::Script::new(
+            "if (tonumber(redis.call('GET', KEYS[1]) or '0') > 0) then return redis.call('DECR', KEYS[1]) end return 0",
+        );
+        let _: i64 = self.timed(script.key(key).invoke_async(&mut conn)).await?;
+        Ok(())
     }
 
     pub(super) async fn delete(&self, key: &str) -> Result<(), CacheError> {

@@ -40,15 +40,37 @@ pub fn is_multipart(request: &Request) -> bool {
         .is_some_and(|t| t.trim().eq_ignore_ascii_case("multipart/form-data"))
 }
 
+/// When a request's body must have arrived (`KEEL_BODY_READ_TIMEOUT` after
+/// the request began); set by the stack on every request that is not an
+/// upload, honoured by the readers below (408 after it).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyDeadline(pub tokio::time::Instant);
+
+async fn within_deadline<T>(
+    deadline: Option<BodyDeadline>,
+    read: impl std::future::Future<Output = Result<T, Problem>>,
+) -> Result<T, Problem> {
+    match deadline {
+        Some(BodyDeadline(at)) => tokio::time::timeout_at(at, read)
+            .await
+            .unwrap_or_else(|_| Err(Problem::request_timeout())),
+        None => read.await,
+    }
+}
+
 /// Reads the body within the route's limit (axum's `DefaultBodyLimit`).
 pub async fn read_body(request: Request) -> Result<Bytes, Problem> {
-    Bytes::from_request(request, &()).await.map_err(|rejection| {
-        if rejection.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
-            Problem::payload_too_large("The request body is larger than this endpoint accepts.")
-        } else {
-            Problem::bad_request("The request body could not be read.")
-        }
+    let deadline = request.extensions().get::<BodyDeadline>().copied();
+    within_deadline(deadline, async {
+        Bytes::from_request(request, &()).await.map_err(|rejection| {
+            if rejection.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::payload_too_large("The request body is larger than this endpoint accepts.")
+            } else {
+                Problem::bad_request("The request body could not be read.")
+            }
+        })
     })
+    .await
 }
 
 /// Reads the body within `limit` bytes, whatever the route's own limit is
@@ -65,12 +87,16 @@ pub async fn read_body_within(request: Request, limit: u64) -> Result<Bytes, Pro
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
+    let deadline = request.extensions().get::<BodyDeadline>().copied();
     let limited = http_body_util::Limited::new(request.into_body(), limit);
-    match http_body_util::BodyExt::collect(limited).await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Err(_) => Err(Problem::bad_request("The request body could not be read.")),
-    }
+    within_deadline(deadline, async {
+        match http_body_util::BodyExt::collect(limited).await {
+            Ok(collected) => Ok(collected.to_bytes()),
+            Err(err) if err.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+            Err(_) => Err(Problem::bad_request("The request body could not be read.")),
+        }
+    })
+    .await
 }
 
 /// Parses JSON into `T`, telling a syntax error (400) from a shape error (422).

@@ -4,6 +4,7 @@
 
 pub mod error_pages;
 mod errors;
+mod connection;
 pub mod extract;
 pub mod observe;
 pub mod openapi;

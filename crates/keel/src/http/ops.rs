@@ -1,6 +1,7 @@
 //! Operational endpoints: `/healthz` (the process is alive; no I/O) and
-//! `/readyz` (the database and cache answer; 503 from the moment a shutdown
-//! begins, so a load balancer stops sending). They answer on any Host and
+//! `/readyz` (the database answers; 503 from the moment a shutdown begins,
+//! so a load balancer stops sending; 200 with `"cache": "degraded"` while
+//! only the cache is down). They answer on any Host and
 //! over plain http, because load balancers probe by address, and they
 //! reveal nothing but up or down.
 
@@ -63,7 +64,8 @@ async fn probe<E>(future: impl std::future::Future<Output = Result<(), E>>) -> &
     path = "/readyz",
     tag = "operations",
     summary = "Readiness",
-    description = "The database and cache answer. 503 from the moment a shutdown begins, so a load balancer stops sending.",
+    description = "The database answers. 503 while it does not, and from the moment a shutdown begins, so a load balancer stops sending. \
+        The cache is an accelerator: while only it is down the answer is 200 with `status` and `checks.cache` set to `degraded`.",
     responses(
         (status = 200, description = "Ready.", body = super::openapi::Readiness),
         (status = 500, response = super::openapi::InternalError),
@@ -82,11 +84,18 @@ async fn readyz(State(core): State<Core>) -> Response {
         return not_ready(json!({"status": "shutting_down"}));
     }
     let (database, cache) = tokio::join!(probe(core.db.ping()), probe(core.cache.ping()));
-    let body = json!({
-        "status": if database == "ok" && cache == "ok" { "ok" } else { "unavailable" },
-        "checks": {"database": database, "cache": cache},
-    });
-    if database == "ok" && cache == "ok" {
+    // The cache is an accelerator and the database the truth: with only the
+    // cache down the instance still serves (from the database, with rate
+    // limits counted locally), so it stays in the load balancer. Taking every
+    // instance out for a cache outage would turn a slowdown into downtime.
+    let cache = if cache == "ok" { "ok" } else { "degraded" };
+    let status = match (database, cache) {
+        ("ok", "ok") => "ok",
+        ("ok", _) => "degraded",
+        _ => "unavailable",
+    };
+    let body = json!({"status": status, "checks": {"database": database, "cache": cache}});
+    if database == "ok" {
         no_store(Json(body).into_response())
     } else {
         not_ready(body)

@@ -125,6 +125,22 @@ impl Problem {
         problem
     }
 
+    /// 408: the client took longer than `KEEL_BODY_READ_TIMEOUT` to send its body.
+    pub fn request_timeout() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request-timeout",
+            "The request body took too long to arrive.",
+        )
+    }
+
+    /// 503 with a short `Retry-After`: this instance is at capacity.
+    pub fn overloaded(detail: impl Into<String>) -> Self {
+        let mut problem = Self::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", detail);
+        problem.retry_after = Some(1);
+        problem
+    }
+
     pub fn too_many_requests(retry_after_secs: u64) -> Self {
         let mut problem = Self::new(
             StatusCode::TOO_MANY_REQUESTS,

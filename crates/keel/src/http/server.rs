@@ -7,16 +7,25 @@
 //! 2. the listener is closed, so new connections are refused;
 //! 3. in-flight requests finish; idle keep-alive connections are closed;
 //! 4. after `drain_timeout` whatever is still running is abandoned.
+//!
+//! Each connection is served by [`super::connection`] (its clocks: header
+//! read and keep-alive timeouts). At most `KEEL_MAX_CONNECTIONS` are open at
+//! once; one more is answered 503 at once and closed, never queued.
 
-use std::future::{Future, IntoFuture};
-use std::net::SocketAddr;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use axum::Router;
-use tokio::net::TcpListener;
+use hyper_util::rt::TokioTimer;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
 
+use super::connection::{serve_connection, Clocks};
 use crate::core::Lifecycle;
+use crate::settings::ServerSettings;
 
 /// How a drain ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,46 +36,111 @@ pub enum Drained {
     TimedOut,
 }
 
+/// What a connection over `KEEL_MAX_CONNECTIONS` is told before it is
+/// closed: a complete answer, written without waiting.
+const OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\n\
+content-type: text/plain\r\ncontent-length: 20\r\nconnection: close\r\n\r\nServer is too busy.\n";
+
 /// Serves `router` on `listener` until `shutdown` completes, then drains.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     lifecycle: Lifecycle,
     shutdown: impl Future<Output = ()> + Send,
-    drain_timeout: Duration,
+    settings: &ServerSettings,
 ) -> std::io::Result<Drained> {
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let listener = listener.tap_io(|tcp| {
+    let max_connections = settings.max_connections();
+    let permits = Arc::new(Semaphore::new(max_connections));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .max_header_size(settings.max_header_bytes)
+        .max_buf_size(settings.max_header_bytes.max(8192) + 16 * 1024);
+    let http = Arc::new(http);
+    let clocks = Clocks {
+        header_read: settings.header_read_timeout,
+        keepalive: settings.keepalive_timeout,
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    let refusals = Refusals::default();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    accept_failed(&err).await;
+                    continue;
+                }
+            },
+        };
+        while connections.try_join_next().is_some() {}
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            refusals.refuse(&tcp, max_connections);
+            continue;
+        };
         // Small JSON answers must not wait for Nagle's algorithm.
         let _ = tcp.set_nodelay(true);
-    });
-    let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            let _ = stop_rx.await;
+        let (http, router, stop) = (http.clone(), router.clone(), stop_rx.clone());
+        connections.spawn(async move {
+            serve_connection(http, tcp, peer, router, clocks, stop).await;
+            drop(permit);
         });
-    let mut running = tokio::spawn(server.into_future());
-
-    tokio::select! {
-        // The server stopped by itself: only an error does that.
-        result = &mut running => return result.map_err(std::io::Error::other)?.map(|()| Drained::Clean),
-        () = shutdown => {}
     }
+    drop(listener);
     lifecycle.begin_shutdown();
+    let drain_timeout = settings.shutdown_timeout;
     tracing::info!(
         drain_timeout_s = drain_timeout.as_secs(),
         "shutting down: refusing new connections, draining"
     );
-    let _ = stop_tx.send(());
-    match tokio::time::timeout(drain_timeout, &mut running).await {
-        Ok(result) => {
-            result.map_err(std::io::Error::other)??;
-            tracing::info!("drained");
-            Ok(Drained::Clean)
-        }
-        Err(_) => {
-            running.abort();
-            tracing::warn!("drain timed out; abandoning requests still running");
-            Ok(Drained::TimedOut)
+    let _ = stop_tx.send(true);
+    let drained = tokio::time::timeout(drain_timeout, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_ok() {
+        tracing::info!("drained");
+        Ok(Drained::Clean)
+    } else {
+        connections.abort_all();
+        tracing::warn!("drain timed out; abandoning requests still running");
+        Ok(Drained::TimedOut)
+    }
+}
+
+/// An accept error: a client that gave up is nothing; running out of file
+/// descriptors is waited out briefly rather than spun on.
+async fn accept_failed(err: &std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(err.kind(), ConnectionAborted | ConnectionRefused | ConnectionReset) {
+        return;
+    }
+    tracing::warn!(error = %err, "accept failed");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+/// Connections refused over the cap, logged at most once a second.
+#[derive(Default)]
+struct Refusals {
+    count: AtomicU64,
+    last_logged_s: AtomicU64,
+}
+
+impl Refusals {
+    fn refuse(&self, tcp: &TcpStream, cap: usize) {
+        let _ = tcp.try_write(OVER_CAPACITY);
+        let count = self.count.fetch_add(1, Ordering::Relaxed) + 1;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if self.last_logged_s.swap(now, Ordering::Relaxed) != now {
+            tracing::warn!(
+                connections.max = cap,
+                connections.refused_total = count,
+                "connection refused: KEEL_MAX_CONNECTIONS reached"
+            );
         }
     }
 }

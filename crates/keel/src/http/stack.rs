@@ -13,12 +13,14 @@
 //! routes are the fallback service behind those layers.
 
 use std::any::Any;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router};
+use tokio::sync::Semaphore;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -45,8 +47,12 @@ pub fn build(core: &Core, policy: &Policy, app_routes: Router) -> Router {
         .route_layer(middleware::from_fn(record_route));
     // 10. static files: nested after the route layers, so no session or
     // CSRF work, and inside the layers below (host validation, https)
+    let in_flight = Arc::new(Semaphore::new(core.settings.server.max_concurrent_requests));
     let site = crate::staticfiles::mount(site, &core.settings).layer(
         ServiceBuilder::new()
+            // 4b. load shedding: over KEEL_MAX_CONCURRENT_REQUESTS, 503 at
+            // once (health checks are routed before this, never shed)
+            .layer(middleware::from_fn_with_state(in_flight, shed_load))
             // 5. Host must be single, well-formed and allowed (400)
             .layer(middleware::from_fn_with_state(policy.clone(), hosts::validate_host))
             // 6. plain http is answered 301 to https, not processed
@@ -62,10 +68,11 @@ pub fn build(core: &Core, policy: &Policy, app_routes: Router) -> Router {
             .layer(Extension(policy.clone())),
     );
 
-    let timeouts = (
-        core.settings.server.request_timeout,
-        core.settings.server.upload_timeout,
-    );
+    let timeouts = Timeouts {
+        request: core.settings.server.request_timeout,
+        upload: core.settings.server.upload_timeout,
+        body_read: core.settings.server.body_read_timeout,
+    };
     let debug_pages = policy.debug_pages;
     ops::router(core.clone())
         .method_not_allowed_fallback(method_not_allowed)
@@ -118,11 +125,34 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>, debug_pages: bool) -> Re
     problem.into_response()
 }
 
+/// Answers 503 at once when `KEEL_MAX_CONCURRENT_REQUESTS` are running: a
+/// request is never queued without bound behind others.
+async fn shed_load(State(in_flight): State<Arc<Semaphore>>, request: Request, next: Next) -> Response {
+    let Ok(_permit) = in_flight.try_acquire() else {
+        return Problem::overloaded("The server is too busy; try again shortly.").into_response();
+    };
+    next.run(request).await
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Timeouts {
+    request: Duration,
+    upload: Duration,
+    body_read: Duration,
+}
+
 /// `KEEL_REQUEST_TIMEOUT`, or `KEEL_UPLOAD_TIMEOUT` for a multipart body:
 /// a large upload on a slow link must not be cut at the request timeout.
-async fn timeout(State(limits): State<(Duration, Duration)>, request: Request, next: Next) -> Response {
+/// Other bodies must arrive within `KEEL_BODY_READ_TIMEOUT`.
+async fn timeout(State(limits): State<Timeouts>, mut request: Request, next: Next) -> Response {
     let multipart = super::extract::is_multipart(&request);
-    let limit = if multipart { limits.1 } else { limits.0 };
+    let limit = if multipart {
+        limits.upload
+    } else {
+        let deadline = tokio::time::Instant::now() + limits.body_read;
+        request.extensions_mut().insert(super::extract::BodyDeadline(deadline));
+        limits.request
+    };
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {

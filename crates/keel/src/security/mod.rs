@@ -11,6 +11,7 @@ pub mod cookies;
 pub mod cors;
 pub mod csrf;
 pub mod csrf_token;
+pub mod hash_gate;
 pub mod headers;
 pub mod hosts;
 pub mod https;

@@ -135,6 +135,7 @@ pub static CATALOG: &[SettingSpec] = &[
     plain("KEEL_TRUSTED_PROXIES", Some(""), "Addresses or CIDRs whose `X-Forwarded-For` names the client; from anyone else it is ignored."),
     plain("KEEL_METRICS_BIND", Some("127.0.0.1:9100"), "Separate listener for `/metrics`, never the public one; empty disables it."),
     plain("KEEL_LOGIN_RATE", Some("10/15m"), "Failed logins allowed per account and per client address, `N/period`."),
+    plain("KEEL_SIGNUP_RATE", Some("20/1h"), "Sign-ups allowed per client address, `N/period`; over it, refused before any password hashing."),
     plain("KEEL_SUBMISSION_RATE", Some("30/1m"), "Public submissions allowed per client address and form, `N/period`."),
     plain("KEEL_SUBMISSION_TOKEN_AGE", Some("86400"), "Lifetime of a public form's submission token, in seconds."),
     plain("KEEL_WEBHOOK_ALLOW_PRIVATE", Some("false"), "Allow webhook URLs that resolve to loopback, private or link-local addresses (off: the SSRF guard refuses them)."),
@@ -142,6 +143,12 @@ pub static CATALOG: &[SettingSpec] = &[
     plain("KEEL_SHUTDOWN_TIMEOUT", Some("30"), "Seconds `serve` waits for in-flight requests after SIGTERM before it exits."),
     plain("KEEL_REQUEST_TIMEOUT", Some("30"), "Seconds a request may take before it is answered 503 (uploads: KEEL_UPLOAD_TIMEOUT)."),
     plain("KEEL_UPLOAD_TIMEOUT", Some("300"), "Seconds a request with a multipart body (file uploads) may take before it is answered 503."),
+    plain("KEEL_BODY_READ_TIMEOUT", Some("20"), "Seconds a client may take to send a request body that is not an upload before it is answered 408."),
+    plain("KEEL_HEADER_READ_TIMEOUT", Some("10"), "Seconds a client may take to send a request's headers, counted from its first byte (or from connecting); then the connection is closed."),
+    plain("KEEL_KEEPALIVE_TIMEOUT", Some("75"), "Seconds an idle keep-alive connection is kept open between requests (keep it above the proxy's upstream keep-alive timeout)."),
+    plain("KEEL_MAX_HEADER_BYTES", Some("64KiB"), "The largest request head (request line and headers); a larger one is answered 431."),
+    plain("KEEL_MAX_CONNECTIONS", Some("auto"), "Open connections per instance; one more is answered 503 and closed at once. `auto`: three quarters of the file-descriptor limit."),
+    plain("KEEL_MAX_CONCURRENT_REQUESTS", Some("1024"), "Requests handled at once per instance; above it a request is answered 503 with Retry-After at once (load shedding). Health checks are never shed."),
 ];
 
 /// Settings whose default follows from `KEEL_PUBLIC_URL` (see

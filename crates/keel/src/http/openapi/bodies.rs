@@ -58,6 +58,8 @@ pub(crate) struct Health {
 #[schema(rename_all = "snake_case")]
 pub(crate) enum ReadinessStatus {
     Ok,
+    /// The database answers; the cache does not (requests go to the database).
+    Degraded,
     Unavailable,
     ShuttingDown,
 }
@@ -68,6 +70,8 @@ pub(crate) enum ReadinessStatus {
 #[schema(rename_all = "snake_case")]
 pub(crate) enum ProbeState {
     Ok,
+    /// The cache only: down, and skipped until it is back.
+    Degraded,
     Down,
 }
 

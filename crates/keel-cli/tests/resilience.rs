@@ -1,0 +1,69 @@
+//! Resilience under abuse and outages, over HTTP on the real server: slow
+//! and abusive clients, connection and request caps, bounded password
+//! hashing and race-free login throttles, and Redis, PostgreSQL and SQLite
+//! going away and coming back.
+
+#[path = "resilience/connections.rs"]
+mod connections;
+#[path = "resilience/logins.rs"]
+mod logins;
+#[path = "resilience/outages.rs"]
+mod outages;
+
+use keel_testkit::TestServer;
+use serde_json::json;
+
+/// Signs up an owner on the server's client and publishes a one-field
+/// form; returns its slug.
+pub(crate) async fn published_form(server: &TestServer) -> String {
+    published_form_with_id(server).await.1
+}
+
+/// Like [`published_form`]; returns the form's id and slug.
+pub(crate) async fn published_form_with_id(server: &TestServer) -> (String, String) {
+    assert_eq!(server.signup("owner@example.com").await.status(), 201);
+    let form = json!({
+        "title": "Resilience",
+        "fields": [{"key": "name", "label": "Name", "type": "short_text", "required": true}],
+        "notify_owner": false
+    });
+    let response = server.post_json("/api/forms", &form).await;
+    assert_eq!(response.status(), 201);
+    let body: serde_json::Value = response.json().await.unwrap();
+    (body["id"].as_str().unwrap().to_owned(), body["slug"].as_str().unwrap().to_owned())
+}
+
+/// The public form's submission token.
+pub(crate) async fn submission_token(server: &TestServer, slug: &str) -> String {
+    let response = reqwest::get(server.url(&format!("/api/public/forms/{slug}"))).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    body["submission_token"].as_str().unwrap().to_owned()
+}
+
+/// What one request got.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
+    /// 0 when no answer came (connection error).
+    pub status: u16,
+    pub retry_after: bool,
+    /// The stored response's id, for a 201.
+    pub id: Option<String>,
+}
+
+/// One cookie-less JSON submission.
+pub(crate) async fn submit(client: &reqwest::Client, server: &TestServer, slug: &str, token: &str) -> Outcome {
+    let response = client
+        .post(server.url(&format!("/api/public/forms/{slug}/responses")))
+        .json(&json!({"submission_token": token, "answers": {"name": "Ada"}}))
+        .send()
+        .await;
+    let Ok(response) = response else {
+        return Outcome { status: 0, retry_after: false, id: None };
+    };
+    let status = response.status().as_u16();
+    let retry_after = response.headers().contains_key("retry-after");
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    let id = body["id"].as_str().map(str::to_owned);
+    Outcome { status, retry_after, id }
+}
