@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::owner::PageQuery;
 use super::{view, FormsState};
-use crate::csv::{neutralise, plain};
+use crate::csv::{self, plain};
 use crate::domain::Field;
 use crate::error::parse_id;
 use crate::repo::{self, files, forms, responses};
@@ -68,20 +68,10 @@ async fn list_responses(
     ))
 }
 
-fn csv_line(cells: impl IntoIterator<Item = String>) -> Vec<u8> {
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
-    let cells: Vec<String> = cells.into_iter().map(|c| neutralise(&c)).collect();
-    // Writing to a Vec cannot fail.
-    let _ = writer.write_record(&cells);
-    writer.into_inner().unwrap_or_default()
-}
-
 fn header_line(fields: &[Field]) -> Vec<u8> {
     let mut cells = vec!["response_id".to_owned(), "created_at".to_owned()];
     cells.extend(fields.iter().map(|f| f.label.clone()));
-    csv_line(cells)
+    csv::line(cells)
 }
 
 fn rows(fields: &[Field], batch: &[responses::StoredResponse]) -> Bytes {
@@ -93,7 +83,7 @@ fn rows(fields: &[Field], batch: &[responses::StoredResponse]) -> Bytes {
                 .iter()
                 .map(|f| r.answers.get(&f.key).map(plain).unwrap_or_default()),
         );
-        out.extend(csv_line(cells));
+        out.extend(csv::line(cells));
     }
     Bytes::from(out)
 }
@@ -104,7 +94,8 @@ fn rows(fields: &[Field], batch: &[responses::StoredResponse]) -> Bytes {
     tag = "responses",
     summary = "A form's responses as CSV",
     description = "Streamed. Columns `response_id`, `created_at`, then one per field in form order headed by its label; \
-        every cell, labels included, is neutralised against spreadsheet formulas.",
+        every cell, labels included, is quoted and neutralised against spreadsheet formulas \
+        (prefixed with `'` when a formula trigger starts it or follows a `,` `;` tab or line break).",
     params(("id" = uuid::Uuid, Path, description = "The form's id.")),
     security(("session" = [])),
     responses(
