@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::field::{parse_date, Field, FieldType};
+use super::text::{self, Lines};
 
 /// One invalid answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,12 +105,12 @@ fn text(field: &Field, value: &Value) -> Result<Value, String> {
     if s.chars().count() > max {
         return Err(format!("Use at most {max} characters."));
     }
-    let multiline = field.kind == FieldType::LongText;
-    if s.chars()
-        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r')))
-    {
-        return Err("Remove control characters.".to_owned());
-    }
+    let lines = if field.kind == FieldType::LongText {
+        Lines::Many
+    } else {
+        Lines::One
+    };
+    text::check(s, lines)?;
     Ok(Value::String(s.to_owned()))
 }
 

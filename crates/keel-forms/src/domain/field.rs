@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::text::{self, Lines};
 use super::DefinitionError;
 
 /// The field types of SPEC section 3.
@@ -153,6 +154,14 @@ impl Field {
         if input.help.chars().count() > MAX_HELP_LEN {
             e.push("help", format!("Help text is limited to {MAX_HELP_LEN} characters."));
         }
+        for (member, value, lines) in [
+            ("label", input.label.trim(), Lines::One),
+            ("help", &input.help, Lines::Many),
+        ] {
+            if let Err(message) = text::check(value, lines) {
+                e.push(member, message);
+            }
+        }
         let field = Self::with_type_limits(input, &mut e);
         (errors.len() == before).then_some(field)
     }
@@ -271,6 +280,9 @@ fn options(given: Option<Vec<String>>, e: &mut Errors<'_>) -> Vec<String> {
         .any(|o| o.is_empty() || o.chars().count() > MAX_OPTION_LEN)
     {
         e.push("options", format!("Each option has 1 to {MAX_OPTION_LEN} characters."));
+    }
+    if options.iter().any(|o| !text::is_clean(o, Lines::One)) {
+        e.push("options", text::CONTROL_MESSAGE);
     }
     let mut seen = std::collections::HashSet::new();
     if options.iter().any(|o| !seen.insert(o.as_str())) {
