@@ -123,12 +123,16 @@ impl FormDefinition {
                 errors.push(err(path, message));
             }
         }
-        if input.fields.len() > MAX_FIELDS {
+        // Over a limit, the list is refused whole, before any per-item work
+        // (and errors): a body of thousands of items gets one error.
+        let too_many_fields = input.fields.len() > MAX_FIELDS;
+        if too_many_fields {
             errors.push(err("fields", format!("A form has at most {MAX_FIELDS} fields.")));
         }
-        let mut fields = Vec::with_capacity(input.fields.len());
+        let field_inputs = if too_many_fields { Vec::new() } else { input.fields };
+        let mut fields = Vec::with_capacity(field_inputs.len());
         let mut keys = std::collections::HashSet::new();
-        for (i, field) in input.fields.into_iter().enumerate() {
+        for (i, field) in field_inputs.into_iter().enumerate() {
             let prefix = format!("fields[{i}]");
             if !keys.insert(field.key.clone()) {
                 errors.push(err(&format!("{prefix}.key"), "Another field already has this key."));
@@ -159,7 +163,12 @@ impl FormDefinition {
             ));
         }
         let mut embed_origins = Vec::new();
-        for (i, origin) in input.embed_origins.iter().enumerate() {
+        let origin_inputs = if input.embed_origins.len() > MAX_EMBED_ORIGINS {
+            &[][..]
+        } else {
+            &input.embed_origins[..]
+        };
+        for (i, origin) in origin_inputs.iter().enumerate() {
             match normalize_origin(origin).filter(|_| text::is_clean(origin, Lines::One)) {
                 Some(o) => embed_origins.push(o),
                 None => errors.push(err(
@@ -255,6 +264,30 @@ mod tests {
         let multiline = parse(json!({"title": " T\t", "description": "one\r\n\ttwo"})).unwrap();
         assert_eq!(multiline.title, "T", "surrounding whitespace is trimmed, not refused");
         assert_eq!(multiline.description, "one\r\n\ttwo");
+    }
+
+    #[test]
+    fn lists_over_their_limit_are_one_error() {
+        let field = json!({"key": "Bad", "label": "", "type": "choice"});
+        let cases = [
+            (
+                json!({"title": "T", "fields": vec![field; MAX_FIELDS + 1]}),
+                "fields",
+                "too many bad fields",
+            ),
+            (
+                json!({"title": "T", "embed_origins": vec!["x"; MAX_EMBED_ORIGINS + 1]}),
+                "embed_origins",
+                "too many bad origins",
+            ),
+        ];
+        for (input, path, why) in cases {
+            assert_eq!(
+                parse(input).expect_err(why),
+                [path],
+                "{why}: one error, not one per item"
+            );
+        }
     }
 
     #[test]
