@@ -26,8 +26,3 @@ pub(crate) fn answers_problem(errors: Vec<AnswerError>) -> Problem {
             .collect(),
     )
 }
-
-/// A path id that is not a UUID names nothing.
-pub(crate) fn parse_id(raw: &str) -> Result<uuid::Uuid, Problem> {
-    uuid::Uuid::parse_str(raw).map_err(|_| Problem::not_found())
-}

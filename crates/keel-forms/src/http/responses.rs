@@ -3,14 +3,14 @@
 //! are.
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::stream;
 use keel::accounts::CurrentUser;
-use keel::http::extract::ApiQuery;
+use keel::http::extract::{ApiPath, ApiQuery};
 use keel::Problem;
 use serde_json::json;
 
@@ -18,7 +18,6 @@ use super::owner::PageQuery;
 use super::{view, FormsState};
 use crate::csv::{self, plain};
 use crate::domain::Field;
-use crate::error::parse_id;
 use crate::repo::{self, files, forms, responses};
 
 /// Rows fetched per round trip of the export.
@@ -49,11 +48,11 @@ pub(super) fn router(state: FormsState) -> Router {
 async fn list_responses(
     State(state): State<FormsState>,
     user: CurrentUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<uuid::Uuid>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let (before, limit) = page.parse()?;
-    let form = forms::get_for_owner(&state.core.db, user.user.id, parse_id(&id)?)
+    let form = forms::get_for_owner(&state.core.db, user.user.id, id)
         .await?
         .ok_or_else(Problem::not_found)?;
     let (items, next) = responses::page(&state.core.db, form.id, before, limit).await?;
@@ -109,9 +108,9 @@ fn rows(fields: &[Field], batch: &[responses::StoredResponse]) -> Bytes {
 async fn export_responses_csv(
     State(state): State<FormsState>,
     user: CurrentUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<uuid::Uuid>,
 ) -> Result<Response, Problem> {
-    let form = forms::get_for_owner(&state.core.db, user.user.id, parse_id(&id)?)
+    let form = forms::get_for_owner(&state.core.db, user.user.id, id)
         .await?
         .ok_or_else(Problem::not_found)?;
     let fields = form.definition.fields.clone();
