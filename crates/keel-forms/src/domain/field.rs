@@ -60,7 +60,9 @@ pub struct FieldInput {
     pub options: Option<Vec<String>>,
     /// File type: how many files one answer may hold.
     pub max_files: Option<u32>,
-    /// File type: the media types or `type/*` ranges accepted.
+    /// File type: the media types or `type/*` ranges accepted, judged by the
+    /// sniffed content. Without it any file is taken but HTML, SVG or XML,
+    /// which only an exact entry (`text/html`) admits.
     pub accept: Option<Vec<String>>,
 }
 

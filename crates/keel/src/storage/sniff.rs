@@ -3,7 +3,12 @@
 //!
 //! A table of magic numbers for the formats a form usually takes (images,
 //! PDF, ZIP and the office formats inside it), then markup that a browser
-//! would run (HTML, SVG, XML) and plain text. Anything else is unknown,
+//! would run (HTML, SVG, XML) and plain text. Markup is found by the way
+//! the content starts and also anywhere in the sniffed prefix (an active
+//! element, a doctype, an XML declaration, an `on…=` handler in any tag),
+//! case-insensitively: `notes\n<script>` is HTML, not text. The trade-off
+//! is that a text file which quotes such a tag is taken for markup, which
+//! a field must then name to accept. Anything else is unknown,
 //! which the caller treats as `application/octet-stream`. [`ACTIVE`] types
 //! can carry script: they are never served as themselves.
 
@@ -51,6 +56,14 @@ const HTML_STARTS: &[&str] = &[
     "<!--",
 ];
 
+/// Elements that run script, load resources or navigate: found anywhere
+/// in the sniffed prefix (lowercase, followed by whitespace, `/`, `>` or
+/// the end), they make the content markup, whatever text comes first.
+const ACTIVE_TAGS: &[&str] = &[
+    "html", "head", "body", "script", "iframe", "frame", "frameset", "object", "embed", "applet", "a", "img", "meta",
+    "style", "link", "base", "form", "svg", "math", "title",
+];
+
 /// The type of content that starts with `head`, if recognised.
 pub fn sniff(head: &[u8]) -> Option<&'static str> {
     if let Some((_, _, kind)) = MAGIC
@@ -93,7 +106,7 @@ fn zip_kind(head: &[u8]) -> &'static str {
 fn markup(head: &[u8]) -> Option<&'static str> {
     let start = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
     let start = &start[start.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
-    let lower: Vec<u8> = start.iter().take(512).map(u8::to_ascii_lowercase).collect();
+    let lower: Vec<u8> = start.iter().take(SNIFF_LEN).map(u8::to_ascii_lowercase).collect();
     let contains = |needle: &[u8]| lower.windows(needle.len()).any(|w| w == needle);
     if HTML_STARTS.iter().any(|s| lower.starts_with(s.as_bytes())) {
         Some("text/html")
@@ -104,8 +117,68 @@ fn markup(head: &[u8]) -> Option<&'static str> {
     } else if lower.starts_with(b"<?xml") {
         Some("application/xml")
     } else {
-        None
+        markup_inside(&lower)
     }
+}
+
+/// Markup after some other content: an active element, a doctype, an XML
+/// declaration or an `on…=` handler in any tag, anywhere in `lower`.
+fn markup_inside(lower: &[u8]) -> Option<&'static str> {
+    let contains = |needle: &[u8]| lower.windows(needle.len()).any(|w| w == needle);
+    lower
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'<')
+        .find_map(|(i, _)| {
+            let rest = &lower[i + 1..];
+            if rest.starts_with(b"svg") && ends_name(&rest[3..]) {
+                Some("image/svg+xml")
+            } else if rest.starts_with(b"?xml") && ends_name(&rest[4..]) {
+                Some(if contains(b"<html") {
+                    "application/xhtml+xml"
+                } else {
+                    "application/xml"
+                })
+            } else if rest.starts_with(b"!doctype") || active_tag(rest) || has_handler(rest) {
+                Some("text/html")
+            } else {
+                None
+            }
+        })
+}
+
+/// Whether a tag name ends here: whitespace, `/`, `>` or the end.
+fn ends_name(rest: &[u8]) -> bool {
+    rest.first()
+        .is_none_or(|b| b.is_ascii_whitespace() || matches!(b, b'/' | b'>'))
+}
+
+/// Whether `rest` (what follows a `<`) opens one of [`ACTIVE_TAGS`].
+fn active_tag(rest: &[u8]) -> bool {
+    ACTIVE_TAGS
+        .iter()
+        .any(|tag| rest.starts_with(tag.as_bytes()) && ends_name(&rest[tag.len()..]))
+}
+
+/// Whether `rest` (what follows a `<`) is a tag with an event handler
+/// attribute (`onload=`, `onerror =` …) before its `>`.
+fn has_handler(rest: &[u8]) -> bool {
+    if !rest.first().is_some_and(u8::is_ascii_alphabetic) {
+        return false;
+    }
+    let end = rest.iter().position(|b| matches!(b, b'>' | b'<')).unwrap_or(rest.len());
+    let tag = &rest[..end];
+    (1..tag.len()).any(|i| {
+        let separated = tag[i - 1].is_ascii_whitespace() || matches!(tag[i - 1], b'/' | b'"' | b'\'');
+        let name = &tag[i..];
+        if !separated || !name.starts_with(b"on") {
+            return false;
+        }
+        let letters = name[2..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        let after = &name[2 + letters..];
+        let after = &after[after.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
+        letters > 0 && after.first() == Some(&b'=')
+    })
 }
 
 /// UTF-8 (a sequence cut at the end of `head` allowed) without control
@@ -163,6 +236,77 @@ mod tests {
             ),
             (b"<svg onload=alert(1)>", Some("image/svg+xml"), "bare SVG"),
             (b"<?xml version=\"1.0\"?><note/>", Some("application/xml"), "XML"),
+            (
+                b"Hello\n<script>alert(1)</script>",
+                Some("text/html"),
+                "a script after text",
+            ),
+            (b"notes <SCRIPT src=x>", Some("text/html"), "a script in capitals"),
+            (
+                b"\xef\xbb\xbf  hi <iframe src=//x>",
+                Some("text/html"),
+                "an iframe after a BOM and text",
+            ),
+            (b"text <svg onload=alert(1)>", Some("image/svg+xml"), "SVG after text"),
+            (b"text <svg/onload=alert(1)>", Some("image/svg+xml"), "SVG with a slash"),
+            (
+                b"text <?xml version=\"1.0\"?><html>",
+                Some("application/xhtml+xml"),
+                "XHTML after text",
+            ),
+            (
+                b"text <?xml version=\"1.0\"?><n/>",
+                Some("application/xml"),
+                "XML after text",
+            ),
+            (b"text <!DOCTYPE html>", Some("text/html"), "a doctype after text"),
+            (b"see <a href=x>", Some("text/html"), "a link"),
+            (b"see <a\thref=x>", Some("text/html"), "a link after a tab"),
+            (b"x <img src=x>", Some("text/html"), "an image"),
+            (b"x <meta http-equiv=refresh>", Some("text/html"), "a meta refresh"),
+            (b"x <object data=x>", Some("text/html"), "an object"),
+            (b"x <embed src=x>", Some("text/html"), "an embed"),
+            (b"x <link rel=stylesheet>", Some("text/html"), "a link element"),
+            (b"x <style>", Some("text/html"), "a style element"),
+            (b"x <body>", Some("text/html"), "a body"),
+            (
+                b"x <details open ontoggle=alert(1)>",
+                Some("text/html"),
+                "a handler on an unlisted tag",
+            ),
+            (
+                b"x <x/onclick =alert(1)>",
+                Some("text/html"),
+                "a handler after a slash and before a space",
+            ),
+            (
+                b"x <b title='a'onmouseover=alert(1)>",
+                Some("text/html"),
+                "a handler right after a quote",
+            ),
+            (b"caf\xe9 <script>", Some("text/html"), "markup in Latin-1, not UTF-8"),
+            (b"a < b and c > d", Some("text/plain"), "comparisons"),
+            (
+                b"x <abbr> <imgur> <android>",
+                Some("text/plain"),
+                "tags that only start like active ones",
+            ),
+            (
+                b"if a < b then onload=1",
+                Some("text/plain"),
+                "a handler-like word outside a tag",
+            ),
+            (
+                b"if a<b then onload=1",
+                Some("text/html"),
+                "a tag that a browser would open, handler and all",
+            ),
+            (
+                b"<b>bold</b> <i>one=1</i>",
+                Some("text/plain"),
+                "inert tags without handlers",
+            ),
+            (b"x <b on=1 onx y=2>", Some("text/plain"), "no handler name, or no ="),
             (b"name,age\nAda,36\n", Some("text/plain"), "CSV is text"),
             ("caf\u{e9} \u{2603}".as_bytes(), Some("text/plain"), "UTF-8 text"),
             (
