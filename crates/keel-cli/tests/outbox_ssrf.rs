@@ -11,6 +11,7 @@ use keel::settings::Profile;
 use keel::Settings;
 use keel_testkit::outbox::wait_for_status;
 use keel_testkit::{on_both_backends, Backend, Receiver, TestServer};
+use serde_json::{json, Value};
 use uuid::Uuid;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -29,7 +30,10 @@ async fn enqueue_webhook(server: &TestServer, url: &str) -> Uuid {
     id
 }
 
-on_both_backends!(webhooks_to_non_public_addresses_are_refused_unless_allowed);
+on_both_backends!(
+    webhooks_to_non_public_addresses_are_refused_unless_allowed,
+    forms_with_webhooks_to_ipv6_literals_that_are_not_global_unicast_are_422,
+);
 
 async fn webhooks_to_non_public_addresses_are_refused_unless_allowed(backend: Backend) {
     let receiver = Receiver::start().await;
@@ -129,5 +133,45 @@ fn webhook_urls_are_validated_when_saved() {
     for (url, settings, ok, why) in cases {
         let result = validate_webhook_url(url, settings);
         assert_eq!(result.is_ok(), *ok, "{url} ({why}): {result:?}");
+    }
+}
+
+async fn forms_with_webhooks_to_ipv6_literals_that_are_not_global_unicast_are_422(backend: Backend) {
+    let server = TestServer::spawn(backend).await;
+    assert_eq!(server.signup("owner@example.com").await.status(), 201);
+    let refused = [
+        ("::127.0.0.1", "IPv4-compatible loopback"),
+        ("::169.254.169.254", "IPv4-compatible metadata"),
+        ("::8.8.8.8", "IPv4-compatible, deprecated whatever it embeds"),
+        ("::ffff:10.0.0.1", "IPv4-mapped private"),
+        ("::ffff:0:127.0.0.1", "IPv4-translated loopback"),
+        ("::ffff:0:8.8.8.8", "IPv4-translated"),
+        ("64:ff9b::127.0.0.1", "NAT64 of loopback"),
+        ("64:ff9b:1::a9fe:a9fe", "local-use NAT64"),
+        ("64:ff9b:1:a9fe:a9fe::", "local-use NAT64, another embedding"),
+        ("2001:db8::1", "documentation"),
+        ("2001::1", "Teredo"),
+        ("2001:10::1", "ORCHID"),
+        ("2002:808:808::1", "6to4"),
+        ("3fff::1", "documentation (RFC 9637)"),
+        ("100::1", "discard-only"),
+        ("5f00::1", "SRv6 SIDs"),
+        ("4000::1", "outside 2000::/3"),
+    ];
+    for (literal, why) in refused {
+        let form = json!({"title": "T", "webhook_url": format!("https://[{literal}]/hook")});
+        let response = server.post_json("/api/forms", &form).await;
+        assert_eq!(response.status(), 422, "{literal}: {why}");
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], "webhook_url", "{literal}: {why}");
+    }
+    for (literal, why) in [
+        ("2606:4700:4700::1111", "global unicast"),
+        ("::ffff:93.184.216.34", "IPv4-mapped public"),
+        ("64:ff9b::93.184.216.34", "NAT64 of a public address"),
+    ] {
+        let form = json!({"title": "T", "webhook_url": format!("https://[{literal}]/hook")});
+        let response = server.post_json("/api/forms", &form).await;
+        assert_eq!(response.status(), 201, "{literal}: {why}");
     }
 }

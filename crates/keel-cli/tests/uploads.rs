@@ -53,7 +53,10 @@ async fn multipart_file_is_stored_listed_and_downloadable_by_its_owner_only(back
     let bytes = png(3000);
     let (rid, listed) = submit_png(&server, &id, &slug, &token, bytes.clone()).await;
     assert_eq!(listed["field"], "photo");
-    assert_eq!(listed["name"], "evil_.html", "the name is sanitised and kept as data");
+    assert_eq!(
+        listed["name"], "evil_.html.png",
+        "the name is sanitised, kept as data and ends in the sniffed type's extension"
+    );
     assert_eq!(listed["size"], 3000);
     assert_eq!(
         listed["content_type"], "image/png",
@@ -73,7 +76,7 @@ async fn multipart_file_is_stored_listed_and_downloadable_by_its_owner_only(back
     assert_eq!(headers["content-security-policy"], "sandbox; default-src 'none'");
     let disposition = headers["content-disposition"].to_str().unwrap();
     assert!(
-        disposition.starts_with("attachment; filename=\"evil_.html\""),
+        disposition.starts_with("attachment; filename=\"evil_.html.png\""),
         "{disposition}"
     );
     assert_eq!(download.bytes().await.unwrap().as_ref(), bytes.as_slice());

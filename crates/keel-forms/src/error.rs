@@ -9,17 +9,20 @@ pub(crate) fn definition_problem(errors: Vec<DefinitionError>) -> Problem {
     Problem::invalid(errors.into_iter().map(|e| FieldError::new(e.path, e.message)).collect())
 }
 
-/// Answer errors become one 422 naming `answers.<key>`.
+/// Answer errors become one 422 naming `answers.<key>`, or `answers` for
+/// an error about them all.
 pub(crate) fn answers_problem(errors: Vec<AnswerError>) -> Problem {
+    let field = |key: String| {
+        if key.is_empty() {
+            "answers".to_owned()
+        } else {
+            format!("answers.{key}")
+        }
+    };
     Problem::invalid(
         errors
             .into_iter()
-            .map(|e| FieldError::new(format!("answers.{}", e.key), e.message))
+            .map(|e| FieldError::new(field(e.key), e.message))
             .collect(),
     )
-}
-
-/// A path id that is not a UUID names nothing.
-pub(crate) fn parse_id(raw: &str) -> Result<uuid::Uuid, Problem> {
-    uuid::Uuid::parse_str(raw).map_err(|_| Problem::not_found())
 }

@@ -238,7 +238,11 @@ pub(crate) async fn responses_and_closing(server: &TestServer, api: &Contract, i
         )
         .await;
     assert_eq!(csv.status, 200);
-    assert!(csv.text.starts_with("response_id,created_at,Name"), "{}", csv.text);
+    assert!(
+        csv.text.starts_with(r#""response_id","created_at","Name""#),
+        "every cell quoted: {}",
+        csv.text
+    );
 
     let token = reqwest::get(server.url(&format!("/api/public/forms/{slug}")))
         .await

@@ -1,14 +1,21 @@
 //! Validating a submission's answers against a form's fields: one error per
 //! field, unknown keys refused (never silently dropped), values normalized
 //! (text trimmed, emails lowercased) before they are stored.
+//!
+//! More answers than the form has fields cannot be valid, so they are
+//! refused at once with a single error on the answers as a whole, before
+//! any per-key work: a body of 100,000 unknown keys costs one comparison,
+//! not 100,000 errors.
 
 use serde_json::{Map, Value};
 
 use super::field::{parse_date, Field, FieldType};
+use super::text::{self, Lines};
 
 /// One invalid answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnswerError {
+    /// The field key; empty when the error is about the answers as a whole.
     pub key: String,
     pub message: String,
 }
@@ -30,6 +37,16 @@ pub fn validate_answers(
     answers: Map<String, Value>,
     file_counts: &std::collections::HashMap<String, u32>,
 ) -> Result<Map<String, Value>, Vec<AnswerError>> {
+    if answers.len() > fields.len() {
+        return Err(vec![AnswerError {
+            key: String::new(),
+            message: format!(
+                "The answers name {} fields; this form has {}.",
+                answers.len(),
+                fields.len()
+            ),
+        }]);
+    }
     let mut errors = Vec::new();
     let mut clean = Map::new();
     for key in answers.keys() {
@@ -104,12 +121,12 @@ fn text(field: &Field, value: &Value) -> Result<Value, String> {
     if s.chars().count() > max {
         return Err(format!("Use at most {max} characters."));
     }
-    let multiline = field.kind == FieldType::LongText;
-    if s.chars()
-        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r')))
-    {
-        return Err("Remove control characters.".to_owned());
-    }
+    let lines = if field.kind == FieldType::LongText {
+        Lines::Many
+    } else {
+        Lines::One
+    };
+    text::check(s, lines)?;
     Ok(Value::String(s.to_owned()))
 }
 
@@ -254,6 +271,33 @@ mod tests {
             let errors = check(answers).expect_err(why);
             assert!(errors.contains(&key.to_owned()), "{why}: {errors:?}");
         }
+    }
+
+    #[test]
+    fn more_answers_than_fields_are_one_error_on_the_answers() {
+        let field_count = fields().len();
+        // (answers, errors expected, why)
+        let cases = [
+            (field_count + 1, 1, "one key too many"),
+            (100_000, 1, "a flood of unknown keys"),
+        ];
+        for (n, expected, why) in cases {
+            let answers: Map<String, Value> = (0..n).map(|i| (format!("k{i}"), json!(0))).collect();
+            let errors = validate_answers(&fields(), answers, &Default::default()).expect_err(why);
+            assert_eq!(errors.len(), expected, "{why}");
+            assert_eq!(errors[0].key, "", "{why}: about the answers as a whole");
+            assert!(
+                errors[0].message.contains(&n.to_string()),
+                "{why}: {}",
+                errors[0].message
+            );
+        }
+        let at_the_limit: Map<String, Value> = (0..field_count).map(|i| (format!("k{i}"), json!(0))).collect();
+        let errors = validate_answers(&fields(), at_the_limit, &Default::default()).unwrap_err();
+        assert!(
+            errors.iter().filter(|e| e.key.starts_with('k')).count() == field_count,
+            "as many keys as fields: each unknown one is named"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::field::{Field, FieldInput};
+use super::text::{self, Lines};
 use super::DefinitionError;
 
 pub const MAX_TITLE_LEN: usize = 200;
@@ -113,12 +114,25 @@ impl FormDefinition {
                 format!("The description is limited to {MAX_DESCRIPTION_LEN} characters."),
             ));
         }
-        if input.fields.len() > MAX_FIELDS {
+        let texts = [
+            ("title", &title, Lines::One),
+            ("description", &input.description, Lines::Many),
+        ];
+        for (path, value, lines) in texts {
+            if let Err(message) = text::check(value, lines) {
+                errors.push(err(path, message));
+            }
+        }
+        // Over a limit, the list is refused whole, before any per-item work
+        // (and errors): a body of thousands of items gets one error.
+        let too_many_fields = input.fields.len() > MAX_FIELDS;
+        if too_many_fields {
             errors.push(err("fields", format!("A form has at most {MAX_FIELDS} fields.")));
         }
-        let mut fields = Vec::with_capacity(input.fields.len());
+        let field_inputs = if too_many_fields { Vec::new() } else { input.fields };
+        let mut fields = Vec::with_capacity(field_inputs.len());
         let mut keys = std::collections::HashSet::new();
-        for (i, field) in input.fields.into_iter().enumerate() {
+        for (i, field) in field_inputs.into_iter().enumerate() {
             let prefix = format!("fields[{i}]");
             if !keys.insert(field.key.clone()) {
                 errors.push(err(&format!("{prefix}.key"), "Another field already has this key."));
@@ -129,6 +143,11 @@ impl FormDefinition {
         }
         let webhook_url = match input.webhook_url.as_deref().map(str::trim) {
             None | Some("") => None,
+            // The URL parser drops tabs and newlines silently: refuse them first.
+            Some(url) if !text::is_clean(url, Lines::One) => {
+                errors.push(err("webhook_url", text::CONTROL_MESSAGE));
+                None
+            }
             Some(url) => match check_webhook(url) {
                 Ok(url) => Some(url),
                 Err(message) => {
@@ -144,8 +163,13 @@ impl FormDefinition {
             ));
         }
         let mut embed_origins = Vec::new();
-        for (i, origin) in input.embed_origins.iter().enumerate() {
-            match normalize_origin(origin) {
+        let origin_inputs = if input.embed_origins.len() > MAX_EMBED_ORIGINS {
+            &[][..]
+        } else {
+            &input.embed_origins[..]
+        };
+        for (i, origin) in origin_inputs.iter().enumerate() {
+            match normalize_origin(origin).filter(|_| text::is_clean(origin, Lines::One)) {
                 Some(o) => embed_origins.push(o),
                 None => errors.push(err(
                     &format!("embed_origins[{i}]"),
@@ -192,6 +216,77 @@ mod tests {
         .unwrap_err();
         for path in ["title", "fields[1].key", "fields[2].options", "embed_origins[1]"] {
             assert!(errors.contains(&path.to_owned()), "{path} in {errors:?}");
+        }
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_every_text_member() {
+        let field = |member: &str, value: &str| {
+            let mut f = json!({"key": "a", "label": "A", "type": "choice", "options": ["x"]});
+            f[member] = if member == "options" {
+                json!([value])
+            } else {
+                json!(value)
+            };
+            json!({"title": "T", "fields": [f]})
+        };
+        let cases = [
+            (json!({"title": "A\u{0}B"}), "title", "a NUL in the title"),
+            (json!({"title": "A\nB"}), "title", "a newline inside the title"),
+            (
+                json!({"title": "T", "description": "a\u{0}"}),
+                "description",
+                "a NUL in the description",
+            ),
+            (
+                json!({"title": "T", "description": "a\u{1b}"}),
+                "description",
+                "an escape in the description",
+            ),
+            (field("label", "A\u{7}"), "fields[0].label", "a bell in a label"),
+            (field("help", "h\u{0}"), "fields[0].help", "a NUL in help text"),
+            (field("options", "x\ty"), "fields[0].options", "a tab in an option"),
+            (
+                json!({"title": "T", "webhook_url": "https://a.exa\tmple/"}),
+                "webhook_url",
+                "a tab the URL parser would drop",
+            ),
+            (
+                json!({"title": "T", "embed_origins": ["https://a.exa\nmple"]}),
+                "embed_origins[0]",
+                "a newline in an origin",
+            ),
+        ];
+        for (input, path, why) in cases {
+            let errors = parse(input).expect_err(why);
+            assert!(errors.contains(&path.to_owned()), "{why}: {errors:?}");
+        }
+        let multiline = parse(json!({"title": " T\t", "description": "one\r\n\ttwo"})).unwrap();
+        assert_eq!(multiline.title, "T", "surrounding whitespace is trimmed, not refused");
+        assert_eq!(multiline.description, "one\r\n\ttwo");
+    }
+
+    #[test]
+    fn lists_over_their_limit_are_one_error() {
+        let field = json!({"key": "Bad", "label": "", "type": "choice"});
+        let cases = [
+            (
+                json!({"title": "T", "fields": vec![field; MAX_FIELDS + 1]}),
+                "fields",
+                "too many bad fields",
+            ),
+            (
+                json!({"title": "T", "embed_origins": vec!["x"; MAX_EMBED_ORIGINS + 1]}),
+                "embed_origins",
+                "too many bad origins",
+            ),
+        ];
+        for (input, path, why) in cases {
+            assert_eq!(
+                parse(input).expect_err(why),
+                [path],
+                "{why}: one error, not one per item"
+            );
         }
     }
 

@@ -3,9 +3,10 @@
 //!
 //! The type is always the one sniffed from the content (see
 //! `keel::storage::sniff`), never the one the client declared. A field
-//! without `accept` takes any file. A `type/*` range never admits active
-//! content (HTML, SVG, XML): those must be named exactly. Plain text cannot
-//! be told from CSV or Markdown by its bytes, so text admits those too.
+//! without `accept` takes any file but active content (HTML, SVG, XML),
+//! and a `type/*` range never admits it either: those must be named
+//! exactly. Plain text cannot be told from CSV or Markdown by its bytes, so
+//! text admits those too.
 
 use super::field::{Field, FieldType};
 
@@ -20,7 +21,7 @@ const TEXT_FORMATS: &[&str] = &["text/plain", "text/csv", "text/markdown", "text
 /// with these `accept` ranges.
 pub fn accepts(accept: &[String], kind: &str) -> bool {
     if accept.is_empty() {
-        return true;
+        return !keel::storage::sniff::is_active(kind);
     }
     accept.iter().any(|range| {
         if range == kind || (kind == "text/plain" && TEXT_FORMATS.contains(&range.as_str())) {
@@ -76,7 +77,18 @@ mod tests {
                 false,
                 "unknown content",
             ),
-            (&[][..], "application/octet-stream", true, "no accept takes anything"),
+            (
+                &[][..],
+                "application/octet-stream",
+                true,
+                "no accept takes unknown content",
+            ),
+            (&[][..], "text/plain", true, "no accept takes text"),
+            (&[][..], "text/html", false, "no accept never takes HTML"),
+            (&[][..], "image/svg+xml", false, "no accept never takes SVG"),
+            (&[][..], "application/xml", false, "no accept never takes XML"),
+            (&["text/plain"][..], "text/html", false, "text never admits HTML"),
+            (&["text/html"][..], "text/html", true, "HTML when named"),
             (&["application/pdf", "image/*"][..], "image/gif", true, "any of several"),
         ];
         for (accept, kind, expected, why) in cases {

@@ -7,19 +7,19 @@
 //! Objects live under `forms/<form id>/`, so deleting a form deletes them
 //! by that prefix once its rows are gone.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use keel::accounts::CurrentUser;
+use keel::http::extract::ApiPath;
 use keel::storage::download::{self, Download};
 use keel::storage::ObjectKey;
 use keel::Problem;
 use uuid::Uuid;
 
 use super::FormsState;
-use crate::error::parse_id;
 use crate::repo::files;
 
 pub(super) fn router(state: FormsState) -> Router {
@@ -61,11 +61,10 @@ fn form_prefix(id: Uuid) -> Option<ObjectKey> {
 async fn download_file(
     State(state): State<FormsState>,
     user: CurrentUser,
-    Path((id, rid, fid)): Path<(String, String, String)>,
+    ApiPath((id, rid, fid)): ApiPath<(Uuid, Uuid, Uuid)>,
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let (id, rid, fid) = (parse_id(&id)?, parse_id(&rid)?, parse_id(&fid)?);
     let file = files::get_for_owner(&state.core.db, user.user.id, id, rid, fid)
         .await?
         .ok_or_else(Problem::not_found)?;

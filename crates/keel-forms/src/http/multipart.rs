@@ -5,9 +5,11 @@
 //!
 //! Files are streamed to the media store as they arrive, never held whole:
 //! each is sniffed from its first bytes and refused (422 on its field) when
-//! the field's `accept` does not admit what it really is, then written
-//! under a generated key (`forms/<form>/<response>/<file>`) with the
-//! sanitised original name kept as data. A file over
+//! the field's `accept` does not admit what it really is (active content
+//! only when named exactly), then written under a generated key
+//! (`forms/<form>/<response>/<file>`) with the sanitised original name
+//! kept as data, ending in an extension of the sniffed type
+//! (`keel::storage::filename::for_type`: `x.html` of text is `x.html.txt`). A file over
 //! `KEEL_MAX_UPLOAD_BYTES`, or a body over the form's own limit (its
 //! `max_files` uploads plus 1 MiB), is 413. Whatever goes wrong, the files
 //! already written are deleted before the answer goes out.
@@ -238,7 +240,7 @@ async fn store_file(
         response_id: uploads.response_id,
         field_key: field.key.clone(),
         storage_key: key.to_string(),
-        name: filename::sanitize(&declared_name),
+        name: filename::for_type(&declared_name, kind),
         size: i64::try_from(size).unwrap_or(i64::MAX),
         content_type: kind.to_owned(),
         created_at: chrono::Utc::now(),

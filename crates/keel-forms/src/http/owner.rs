@@ -3,21 +3,21 @@
 //! 404. PATCH changes only the members it names, then the whole definition
 //! is validated again.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use keel::accounts::CurrentUser;
-use keel::http::extract::ApiJson;
-use keel::http::extract::ApiQuery;
+use keel::http::extract::{ApiJson, ApiPath, ApiQuery};
 use keel::Problem;
 use serde::Deserialize;
 use serde_json::json;
+use uuid::Uuid;
 
 use super::{view, FormsState};
 use crate::domain::{FormDefinition, FormInput, FormPatch};
-use crate::error::{definition_problem, parse_id};
+use crate::error::definition_problem;
 use crate::repo::{self, forms};
 
 pub(super) fn router(state: FormsState) -> Router {
@@ -134,9 +134,9 @@ async fn create_form(
 async fn get_form(
     State(state): State<FormsState>,
     user: CurrentUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<serde_json::Value>, Problem> {
-    let form = forms::get_for_owner(&state.core.db, user.user.id, parse_id(&id)?)
+    let form = forms::get_for_owner(&state.core.db, user.user.id, id)
         .await?
         .ok_or_else(Problem::not_found)?;
     Ok(Json(view::owner_form(&form)))
@@ -181,10 +181,9 @@ fn merge(def: &FormDefinition, patch: FormPatch) -> Result<FormInput, Problem> {
 async fn update_form(
     State(state): State<FormsState>,
     user: CurrentUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(patch): ApiJson<FormPatch>,
 ) -> Result<Json<serde_json::Value>, Problem> {
-    let id = parse_id(&id)?;
     let db = &state.core.db;
     let stored = forms::get_for_owner(db, user.user.id, id)
         .await?
@@ -225,9 +224,8 @@ async fn update_form(
 async fn delete_form(
     State(state): State<FormsState>,
     user: CurrentUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, Problem> {
-    let id = parse_id(&id)?;
     let slug = forms::delete(&state.core.db, user.user.id, id)
         .await?
         .ok_or_else(Problem::not_found)?;

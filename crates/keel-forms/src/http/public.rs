@@ -15,12 +15,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use keel::http::extract::{is_json, is_multipart, parse_json, read_body_within};
+use keel::http::extract::{is_json, is_multipart, parse_json, read_body_within, ApiPath};
 use keel::security::client_ip::ClientIp;
 use keel::{FieldError, Problem};
 use serde::{Deserialize, Serialize};
@@ -119,7 +119,7 @@ fn now() -> i64 {
 )]
 async fn get_public_form(
     State(state): State<FormsState>,
-    Path(slug): Path<String>,
+    ApiPath(slug): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let slug = FormSlug::parse(&slug).ok_or_else(Problem::not_found)?;
@@ -193,7 +193,7 @@ pub(super) fn check_token(state: &FormsState, token: &str, form_id: Uuid) -> Res
 )]
 async fn submit_response(
     State(state): State<FormsState>,
-    Path(slug): Path<String>,
+    ApiPath(slug): ApiPath<String>,
     ClientIp(address): ClientIp,
     request: Request,
 ) -> Result<Response, Problem> {

@@ -3,22 +3,21 @@
 //! are.
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::stream;
 use keel::accounts::CurrentUser;
-use keel::http::extract::ApiQuery;
+use keel::http::extract::{ApiPath, ApiQuery};
 use keel::Problem;
 use serde_json::json;
 
 use super::owner::PageQuery;
 use super::{view, FormsState};
-use crate::csv::{neutralise, plain};
+use crate::csv::{self, plain};
 use crate::domain::Field;
-use crate::error::parse_id;
 use crate::repo::{self, files, forms, responses};
 
 /// Rows fetched per round trip of the export.
@@ -49,11 +48,11 @@ pub(super) fn router(state: FormsState) -> Router {
 async fn list_responses(
     State(state): State<FormsState>,
     user: CurrentUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<uuid::Uuid>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let (before, limit) = page.parse()?;
-    let form = forms::get_for_owner(&state.core.db, user.user.id, parse_id(&id)?)
+    let form = forms::get_for_owner(&state.core.db, user.user.id, id)
         .await?
         .ok_or_else(Problem::not_found)?;
     let (items, next) = responses::page(&state.core.db, form.id, before, limit).await?;
@@ -68,20 +67,10 @@ async fn list_responses(
     ))
 }
 
-fn csv_line(cells: impl IntoIterator<Item = String>) -> Vec<u8> {
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
-    let cells: Vec<String> = cells.into_iter().map(|c| neutralise(&c)).collect();
-    // Writing to a Vec cannot fail.
-    let _ = writer.write_record(&cells);
-    writer.into_inner().unwrap_or_default()
-}
-
 fn header_line(fields: &[Field]) -> Vec<u8> {
     let mut cells = vec!["response_id".to_owned(), "created_at".to_owned()];
     cells.extend(fields.iter().map(|f| f.label.clone()));
-    csv_line(cells)
+    csv::line(cells)
 }
 
 fn rows(fields: &[Field], batch: &[responses::StoredResponse]) -> Bytes {
@@ -93,7 +82,7 @@ fn rows(fields: &[Field], batch: &[responses::StoredResponse]) -> Bytes {
                 .iter()
                 .map(|f| r.answers.get(&f.key).map(plain).unwrap_or_default()),
         );
-        out.extend(csv_line(cells));
+        out.extend(csv::line(cells));
     }
     Bytes::from(out)
 }
@@ -104,7 +93,8 @@ fn rows(fields: &[Field], batch: &[responses::StoredResponse]) -> Bytes {
     tag = "responses",
     summary = "A form's responses as CSV",
     description = "Streamed. Columns `response_id`, `created_at`, then one per field in form order headed by its label; \
-        every cell, labels included, is neutralised against spreadsheet formulas.",
+        every cell, labels included, is quoted and neutralised against spreadsheet formulas \
+        (prefixed with `'` when a formula trigger starts it or follows a `,` `;` tab or line break).",
     params(("id" = uuid::Uuid, Path, description = "The form's id.")),
     security(("session" = [])),
     responses(
@@ -118,9 +108,9 @@ fn rows(fields: &[Field], batch: &[responses::StoredResponse]) -> Bytes {
 async fn export_responses_csv(
     State(state): State<FormsState>,
     user: CurrentUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<uuid::Uuid>,
 ) -> Result<Response, Problem> {
-    let form = forms::get_for_owner(&state.core.db, user.user.id, parse_id(&id)?)
+    let form = forms::get_for_owner(&state.core.db, user.user.id, id)
         .await?
         .ok_or_else(Problem::not_found)?;
     let fields = form.definition.fields.clone();

@@ -4,7 +4,9 @@
 //! type is 415 (which also closes the no-preflight cross-site form path),
 //! a body over the limit is 413, unparseable JSON is 400, and parseable but
 //! invalid JSON (wrong types, missing or unknown members) is 422 with the
-//! member named.
+//! member named. [`ApiQuery`] and [`ApiPath`] do the same for the query
+//! string and the path parameters, which axum's own extractors answer in
+//! `text/plain` without a request id.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -173,6 +175,39 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for
     }
 }
 
+/// Path parameters, deserialized into `T` (a `Uuid`, a tuple of them, a
+/// `String`). A parameter that does not decode (invalid percent-encoding,
+/// not UTF-8) or does not parse as `T` names nothing: 404, like an id that
+/// parses but is not there, so a client learns nothing from the
+/// difference. A route whose pattern lacks the parameters `T` asks for is
+/// the server's bug: 500.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> axum::extract::FromRequestParts<S> for ApiPath<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(PathRejection::FailedToDeserializePathParams(err))
+                if !matches!(
+                    err.kind(),
+                    ErrorKind::WrongNumberOfParameters { .. } | ErrorKind::UnsupportedType { .. }
+                ) =>
+            {
+                Err(Problem::not_found())
+            }
+            Err(rejection) => {
+                tracing::error!(error = %rejection.body_text(), "a route's pattern lacks its path parameters");
+                Err(Problem::internal())
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,5 +272,47 @@ mod tests {
         assert_eq!(err.errors[0].field, "password", "a missing member is named");
         let err = parse_json::<Login>(br#"{"email": "a", "password": "b", "admin": 1}"#).unwrap_err();
         assert_eq!(err.errors[0].field, "admin", "an unknown member is named");
+    }
+
+    #[tokio::test]
+    async fn path_parameters_that_do_not_decode_or_parse_are_404_problems() {
+        use tower::ServiceExt as _;
+        async fn one(ApiPath(id): ApiPath<uuid::Uuid>) -> String {
+            id.to_string()
+        }
+        async fn two(ApiPath((a, b)): ApiPath<(uuid::Uuid, String)>) -> String {
+            format!("{a} {b}")
+        }
+        async fn lacking(ApiPath(id): ApiPath<uuid::Uuid>) -> String {
+            id.to_string()
+        }
+        let app = axum::Router::new()
+            .route("/one/{id}", axum::routing::get(one))
+            .route("/two/{a}/{b}", axum::routing::get(two))
+            .route("/lacking", axum::routing::get(lacking));
+        let nil = uuid::Uuid::nil();
+        let cases: &[(&str, u16, &str)] = &[
+            (&format!("/one/{nil}"), 200, "a UUID"),
+            ("/one/%FF", 404, "invalid UTF-8"),
+            ("/one/%C3%28", 404, "an invalid UTF-8 sequence"),
+            ("/one/not-a-uuid", 404, "not a UUID"),
+            ("/one/%00", 404, "a NUL"),
+            (&format!("/two/{nil}/%E2%98%83"), 200, "a UUID and a snowman"),
+            (&format!("/two/{nil}/%FF"), 404, "a second parameter of invalid UTF-8"),
+            ("/two/x/y", 404, "a first parameter that is not a UUID"),
+            ("/lacking", 500, "a route without the parameter"),
+        ];
+        for (path, status, why) in cases {
+            let request = Request::builder().uri(*path).body(axum::body::Body::empty()).unwrap();
+            let response = app.clone().oneshot(request).await.unwrap();
+            assert_eq!(response.status().as_u16(), *status, "{why}");
+            if *status != 200 {
+                assert_eq!(
+                    response.headers()[CONTENT_TYPE],
+                    "application/problem+json",
+                    "{why}: a problem"
+                );
+            }
+        }
     }
 }

@@ -181,7 +181,11 @@ mod tests {
 
     #[test]
     fn the_problem_schema_lists_every_member_a_problem_sends() {
-        let mut problem = crate::Problem::invalid(vec![crate::FieldError::new("title", "Give a title.")]);
+        // Over the cap, so that `errors_truncated` is sent too.
+        let errors = (0..=crate::http::problem::MAX_ERRORS)
+            .map(|i| crate::FieldError::new(format!("fields[{i}]"), "Give a label."))
+            .collect();
+        let mut problem = crate::Problem::invalid(errors);
         problem.request_id = Some("abc".to_owned());
         let body = serde_json::to_value(&problem).expect("a problem encodes");
         let (properties, required) = members::<ProblemBody>();
@@ -190,7 +194,10 @@ mod tests {
             .into_iter()
             .map(str::to_owned)
             .collect();
-        assert_eq!(required, always, "errors is sent only when there are some");
+        assert_eq!(
+            required, always,
+            "errors and errors_truncated are sent only when there are some"
+        );
     }
 
     #[test]

@@ -5,6 +5,11 @@
 //! request it answers, so a user's report can be matched to the access log.
 //! A copy rides in the response extensions so outer layers can render it
 //! differently (an HTML page for browsers) without parsing the body.
+//!
+//! The error list is capped at [`MAX_ERRORS`]: a body crafted to fail many
+//! ways (thousands of unknown members) must not get an answer many times
+//! its own size. The first errors are kept, in order, and
+//! `errors_truncated` says how many more there were.
 
 use std::borrow::Cow;
 
@@ -13,6 +18,10 @@ use http::{header, HeaderValue, StatusCode};
 use serde::Serialize;
 
 use super::observe::current_request_id;
+
+/// The most field errors one problem lists; the rest are counted in
+/// `errors_truncated`.
+pub const MAX_ERRORS: usize = 50;
 
 /// One invalid field of a 400/422 answer.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -53,11 +62,22 @@ pub struct ProblemBody {
     /// Equals the `x-request-id` response header and the access-log line.
     #[schema(required = true)]
     pub request_id: Option<String>,
-    /// The invalid members, on validation errors (400/422) only.
+    /// The invalid members, on validation errors (400/422) only: at most
+    /// the first 50.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 50)]
     pub errors: Vec<FieldError>,
+    /// How many more invalid members there were than `errors` lists;
+    /// absent when it lists them all.
+    #[serde(skip_serializing_if = "is_zero")]
+    #[schema(minimum = 1)]
+    pub errors_truncated: usize,
     #[serde(skip)]
     pub retry_after: Option<u64>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn serialize_status<S: serde::Serializer>(status: &StatusCode, s: S) -> Result<S::Ok, S::Error> {
@@ -74,6 +94,7 @@ impl Problem {
             detail: detail.into(),
             request_id: None,
             errors: Vec::new(),
+            errors_truncated: 0,
             retry_after: None,
         }))
     }
@@ -121,7 +142,7 @@ impl Problem {
             "validation-failed",
             "Some fields are not valid.",
         );
-        problem.errors = errors;
+        problem.set_errors(errors);
         problem
     }
 
@@ -168,8 +189,25 @@ impl Problem {
     }
 
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
-        self.errors = errors;
+        self.set_errors(errors);
         self
+    }
+
+    /// Sets the error list, capped at [`MAX_ERRORS`].
+    pub fn set_errors(&mut self, errors: Vec<FieldError>) {
+        self.errors = errors;
+        self.errors_truncated = 0;
+        self.cap_errors();
+    }
+
+    /// Keeps the first [`MAX_ERRORS`] errors and counts the rest; run again
+    /// on the way out, for a list that grew after it was set.
+    fn cap_errors(&mut self) {
+        if self.errors.len() > MAX_ERRORS {
+            self.errors_truncated += self.errors.len() - MAX_ERRORS;
+            self.errors.truncate(MAX_ERRORS);
+            self.errors.shrink_to_fit();
+        }
     }
 }
 
@@ -200,6 +238,7 @@ impl IntoResponse for Problem {
         if self.request_id.is_none() {
             self.request_id = current_request_id();
         }
+        self.cap_errors();
         let body = serde_json::to_vec(&self).unwrap_or_else(|_| b"{}".to_vec());
         let mut response = (self.status, body).into_response();
         let headers = response.headers_mut();
@@ -212,5 +251,53 @@ impl IntoResponse for Problem {
         }
         response.extensions_mut().insert(self);
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(n: usize) -> Vec<FieldError> {
+        (0..n).map(|i| FieldError::new(format!("f{i}"), "bad")).collect()
+    }
+
+    #[test]
+    fn error_lists_are_capped_with_a_count_of_the_rest() {
+        // (errors given, listed, truncated, why)
+        let cases = [
+            (0, 0, 0, "no errors"),
+            (1, 1, 0, "one error"),
+            (MAX_ERRORS, MAX_ERRORS, 0, "exactly the cap"),
+            (MAX_ERRORS + 1, MAX_ERRORS, 1, "one over the cap"),
+            (100_000, MAX_ERRORS, 100_000 - MAX_ERRORS, "a flood of unknown members"),
+        ];
+        for (given, listed, truncated, why) in cases {
+            for problem in [
+                Problem::invalid(errors(given)),
+                Problem::bad_request("x").with_errors(errors(given)),
+            ] {
+                assert_eq!(problem.errors.len(), listed, "{why}");
+                assert_eq!(problem.errors_truncated, truncated, "{why}");
+                if given > 0 {
+                    assert_eq!(problem.errors[0].field, "f0", "{why}: the first errors are kept");
+                }
+                let body = serde_json::to_value(&problem).unwrap();
+                assert_eq!(
+                    body.get("errors_truncated").and_then(serde_json::Value::as_u64),
+                    (truncated > 0).then_some(truncated as u64),
+                    "{why}: the member is there only when errors were left out"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_list_grown_after_it_was_set_is_capped_on_the_way_out() {
+        let mut problem = Problem::invalid(errors(MAX_ERRORS));
+        problem.errors.extend(errors(10));
+        let response = problem.into_response();
+        let sent = response.extensions().get::<Problem>().unwrap();
+        assert_eq!((sent.errors.len(), sent.errors_truncated), (MAX_ERRORS, 10));
     }
 }

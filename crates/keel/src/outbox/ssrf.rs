@@ -10,6 +10,12 @@
 //! addresses the request must then connect to, so a second DNS answer
 //! cannot switch them (DNS rebinding). `KEEL_WEBHOOK_ALLOW_PRIVATE` lifts the
 //! address rule (tests, intranet deployments).
+//!
+//! IPv4 is judged by a list of non-public ranges; IPv6 by an allow-list,
+//! global unicast (`2000::/3`) without its special-purpose ranges, because
+//! the IPv6 ranges that tunnel to or embed other addresses keep growing.
+//! All of `2001::/23` is refused, though IANA marks a few of its anycast
+//! and ORCHID blocks globally reachable: none is a webhook receiver.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -113,7 +119,14 @@ fn non_public_v4(ip: Ipv4Addr) -> Option<&'static str> {
         "shared (CGNAT)"
     } else if ip.is_multicast() {
         "multicast"
-    } else if ip.is_broadcast() || a >= 240 || (a == 192 && b == 0 && c == 0) || (a == 198 && (b & 0xfe) == 18) {
+    } else if matches!((a, b, c), (192, 0, 2) | (198, 51, 100) | (203, 0, 113)) {
+        "documentation"
+    } else if ip.is_broadcast()
+        || a >= 240
+        || (a == 192 && b == 0 && c == 0)
+        || (a == 192 && b == 88 && c == 99)
+        || (a == 198 && (b & 0xfe) == 18)
+    {
         "reserved"
     } else {
         return None;
@@ -121,42 +134,45 @@ fn non_public_v4(ip: Ipv4Addr) -> Option<&'static str> {
     Some(kind)
 }
 
+/// IPv6 is an allow-list: only global unicast (`2000::/3`) outside its
+/// special-purpose ranges is public. An address that carries an IPv4
+/// address is judged by it where the network delivers to that IPv4
+/// address (IPv4-mapped, the well-known NAT64 prefix) and refused outright
+/// where the embedding is deprecated or local (IPv4-compatible,
+/// IPv4-translated, local-use NAT64, 6to4, Teredo): a webhook has no
+/// business there, and judging them would mean trusting how each relay
+/// maps them.
 fn non_public_v6(ip: Ipv6Addr) -> Option<&'static str> {
-    // Addresses that carry an IPv4 address reach that address.
-    if let Some(v4) = embedded_v4(ip) {
-        return non_public_v4(v4);
+    let s = ip.segments();
+    let v4 = |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
+    if ip.is_unspecified() {
+        return Some("unspecified");
     }
-    let first = ip.segments()[0];
-    let kind = if ip.is_unspecified() {
-        "unspecified"
-    } else if ip.is_loopback() {
-        "loopback"
-    } else if ip.is_unique_local() {
-        "private (ULA)"
-    } else if ip.is_unicast_link_local() || (first & 0xffc0) == 0xfec0 {
-        "link-local"
-    } else if ip.is_multicast() {
-        "multicast"
-    } else {
-        return None;
+    if ip.is_loopback() {
+        return Some("loopback");
+    }
+    if let Some(mapped) = ip.to_ipv4_mapped() {
+        return non_public_v4(mapped);
+    }
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return non_public_v4(v4(s[6], s[7]));
+    }
+    let kind = match s {
+        [0, 0, 0, 0, 0, 0, _, _] => "IPv4-compatible (deprecated)",
+        [0, 0, 0, 0, 0xffff, 0, _, _] => "IPv4-translated",
+        [0x64, 0xff9b, 1, ..] => "NAT64 (local use)",
+        [0x2002, ..] => "6to4",
+        [0x2001, 0, ..] => "Teredo",
+        [0x2001, 0x0db8, ..] => "documentation",
+        [0x2001, b, ..] if b < 0x200 => "IETF protocol assignment",
+        [0x3fff, b, ..] if b < 0x1000 => "documentation",
+        [first, ..] if (first & 0xe000) == 0x2000 => return None,
+        [first, ..] if (first & 0xfe00) == 0xfc00 => "private (ULA)",
+        [first, ..] if (first & 0xffc0) == 0xfe80 || (first & 0xffc0) == 0xfec0 => "link-local",
+        [first, ..] if (first & 0xff00) == 0xff00 => "multicast",
+        _ => "reserved",
     };
     Some(kind)
-}
-
-/// The IPv4 address inside an IPv4-mapped (`::ffff:a.b.c.d`), NAT64
-/// (`64:ff9b::/96`) or 6to4 (`2002::/16`) IPv6 address.
-fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
-    let s = ip.segments();
-    let from = |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
-    if let Some(v4) = ip.to_ipv4_mapped() {
-        Some(v4)
-    } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        Some(from(s[6], s[7]))
-    } else if s[0] == 0x2002 {
-        Some(from(s[1], s[2]))
-    } else {
-        None
-    }
 }
 
 #[cfg(test)]
@@ -188,8 +204,52 @@ mod tests {
                 Some("link-local"),
                 "NAT64 of the metadata address",
             ),
-            ("2002:0a00:0001::", Some("private"), "6to4 of 10.0.0.1"),
+            ("2002:0a00:0001::", Some("6to4"), "6to4 of 10.0.0.1"),
+            ("2002:0808:0808::", Some("6to4"), "6to4, whatever it embeds"),
             ("2606:4700:4700::1111", None, "public v6"),
+            ("2a00:1450:4001:81d::200e", None, "another public v6"),
+            ("::ffff:8.8.8.8", None, "v4-mapped public"),
+            ("::ffff:10.0.0.1", Some("private"), "v4-mapped private"),
+            ("::ffff:169.254.169.254", Some("link-local"), "v4-mapped metadata"),
+            (
+                "::127.0.0.1",
+                Some("IPv4-compatible (deprecated)"),
+                "v4-compatible loopback",
+            ),
+            (
+                "::8.8.8.8",
+                Some("IPv4-compatible (deprecated)"),
+                "v4-compatible public",
+            ),
+            ("::ffff:0:127.0.0.1", Some("IPv4-translated"), "v4-translated loopback"),
+            ("::ffff:0:8.8.8.8", Some("IPv4-translated"), "v4-translated public"),
+            ("64:ff9b::8.8.8.8", None, "NAT64 of a public address"),
+            ("64:ff9b::127.0.0.1", Some("loopback"), "NAT64 of loopback"),
+            ("64:ff9b::10.0.0.1", Some("private"), "NAT64 of a private address"),
+            ("64:ff9b:1::a9fe:a9fe", Some("NAT64 (local use)"), "local-use NAT64"),
+            (
+                "64:ff9b:1:a9fe:a9fe::",
+                Some("NAT64 (local use)"),
+                "local-use NAT64, another embedding",
+            ),
+            ("64:ff9b:2::1", Some("reserved"), "next to NAT64"),
+            ("2001::1", Some("Teredo"), "Teredo"),
+            ("2001:db8::1", Some("documentation"), "documentation"),
+            ("2001:10::1", Some("IETF protocol assignment"), "ORCHID"),
+            ("2001:20::1", Some("IETF protocol assignment"), "ORCHIDv2"),
+            ("2001:1ff::1", Some("IETF protocol assignment"), "the end of 2001::/23"),
+            ("2001:200::1", None, "just past 2001::/23"),
+            ("3fff::1", Some("documentation"), "documentation (RFC 9637)"),
+            ("3fff:1000::1", None, "just past 3fff::/20"),
+            ("100::1", Some("reserved"), "discard-only"),
+            ("5f00::1", Some("reserved"), "SRv6 SIDs"),
+            ("4000::1", Some("reserved"), "unassigned, outside 2000::/3"),
+            ("fec0::1", Some("link-local"), "deprecated site-local"),
+            ("ff0e::1", Some("multicast"), "global multicast"),
+            ("192.0.2.1", Some("documentation"), "TEST-NET-1"),
+            ("198.51.100.1", Some("documentation"), "TEST-NET-2"),
+            ("203.0.113.1", Some("documentation"), "TEST-NET-3"),
+            ("192.88.99.1", Some("reserved"), "the deprecated 6to4 relay anycast"),
         ];
         for (ip, expected, why) in cases {
             let ip: IpAddr = ip.parse().unwrap();

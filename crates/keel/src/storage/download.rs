@@ -2,8 +2,10 @@
 //! user may have it.
 //!
 //! Media is never executed and never shown inline: every answer is an
-//! attachment with a sanitised name, `X-Content-Type-Options: nosniff` and
-//! a CSP that sandboxes anything a browser might still render; markup types
+//! attachment with a sanitised name ending in an extension of its stored
+//! type (names stored before that rule get it here),
+//! `X-Content-Type-Options: nosniff` and a CSP that sandboxes anything a
+//! browser might still render; markup types
 //! ([`sniff::ACTIVE`]) go out as `application/octet-stream`. Single byte
 //! ranges get 206 (several, or a malformed `Range`, get the whole file, as
 //! RFC 9110 allows), a range past the end 416. Behind nginx
@@ -15,7 +17,7 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 
-use super::filename::content_disposition;
+use super::filename::{content_disposition, for_type};
 use super::sniff::{self, OCTET_STREAM};
 use super::{MediaStore, ObjectKey, StorageError};
 use crate::http::range::{parse_range, Ranged};
@@ -121,7 +123,7 @@ fn decorate(response: &mut Response, download: Download<'_>) {
     insert(
         response,
         header::CONTENT_DISPOSITION,
-        &content_disposition(download.name),
+        &content_disposition(&for_type(download.name, kind)),
     );
     insert(response, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     insert(response, header::CONTENT_SECURITY_POLICY, SANDBOX_CSP);

@@ -3,7 +3,12 @@
 //!
 //! A table of magic numbers for the formats a form usually takes (images,
 //! PDF, ZIP and the office formats inside it), then markup that a browser
-//! would run (HTML, SVG, XML) and plain text. Anything else is unknown,
+//! would run (HTML, SVG, XML) and plain text. Markup is found by the way
+//! the content starts and also anywhere in the sniffed prefix (an active
+//! element, a doctype, an XML declaration, an `on…=` handler in any tag),
+//! case-insensitively: `notes\n<script>` is HTML, not text. The trade-off
+//! is that a text file which quotes such a tag is taken for markup, which
+//! a field must then name to accept. Anything else is unknown,
 //! which the caller treats as `application/octet-stream`. [`ACTIVE`] types
 //! can carry script: they are never served as themselves.
 
@@ -51,6 +56,14 @@ const HTML_STARTS: &[&str] = &[
     "<!--",
 ];
 
+/// Elements that run script, load resources or navigate: found anywhere
+/// in the sniffed prefix (lowercase, followed by whitespace, `/`, `>` or
+/// the end), they make the content markup, whatever text comes first.
+const ACTIVE_TAGS: &[&str] = &[
+    "html", "head", "body", "script", "iframe", "frame", "frameset", "object", "embed", "applet", "a", "img", "meta",
+    "style", "link", "base", "form", "svg", "math", "title",
+];
+
 /// The type of content that starts with `head`, if recognised.
 pub fn sniff(head: &[u8]) -> Option<&'static str> {
     if let Some((_, _, kind)) = MAGIC
@@ -93,7 +106,7 @@ fn zip_kind(head: &[u8]) -> &'static str {
 fn markup(head: &[u8]) -> Option<&'static str> {
     let start = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
     let start = &start[start.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
-    let lower: Vec<u8> = start.iter().take(512).map(u8::to_ascii_lowercase).collect();
+    let lower: Vec<u8> = start.iter().take(SNIFF_LEN).map(u8::to_ascii_lowercase).collect();
     let contains = |needle: &[u8]| lower.windows(needle.len()).any(|w| w == needle);
     if HTML_STARTS.iter().any(|s| lower.starts_with(s.as_bytes())) {
         Some("text/html")
@@ -104,8 +117,68 @@ fn markup(head: &[u8]) -> Option<&'static str> {
     } else if lower.starts_with(b"<?xml") {
         Some("application/xml")
     } else {
-        None
+        markup_inside(&lower)
     }
+}
+
+/// Markup after some other content: an active element, a doctype, an XML
+/// declaration or an `on…=` handler in any tag, anywhere in `lower`.
+fn markup_inside(lower: &[u8]) -> Option<&'static str> {
+    let contains = |needle: &[u8]| lower.windows(needle.len()).any(|w| w == needle);
+    lower
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'<')
+        .find_map(|(i, _)| {
+            let rest = &lower[i + 1..];
+            if rest.starts_with(b"svg") && ends_name(&rest[3..]) {
+                Some("image/svg+xml")
+            } else if rest.starts_with(b"?xml") && ends_name(&rest[4..]) {
+                Some(if contains(b"<html") {
+                    "application/xhtml+xml"
+                } else {
+                    "application/xml"
+                })
+            } else if rest.starts_with(b"!doctype") || active_tag(rest) || has_handler(rest) {
+                Some("text/html")
+            } else {
+                None
+            }
+        })
+}
+
+/// Whether a tag name ends here: whitespace, `/`, `>` or the end.
+fn ends_name(rest: &[u8]) -> bool {
+    rest.first()
+        .is_none_or(|b| b.is_ascii_whitespace() || matches!(b, b'/' | b'>'))
+}
+
+/// Whether `rest` (what follows a `<`) opens one of [`ACTIVE_TAGS`].
+fn active_tag(rest: &[u8]) -> bool {
+    ACTIVE_TAGS
+        .iter()
+        .any(|tag| rest.starts_with(tag.as_bytes()) && ends_name(&rest[tag.len()..]))
+}
+
+/// Whether `rest` (what follows a `<`) is a tag with an event handler
+/// attribute (`onload=`, `onerror =` …) before its `>`.
+fn has_handler(rest: &[u8]) -> bool {
+    if !rest.first().is_some_and(u8::is_ascii_alphabetic) {
+        return false;
+    }
+    let end = rest.iter().position(|b| matches!(b, b'>' | b'<')).unwrap_or(rest.len());
+    let tag = &rest[..end];
+    (1..tag.len()).any(|i| {
+        let separated = tag[i - 1].is_ascii_whitespace() || matches!(tag[i - 1], b'/' | b'"' | b'\'');
+        let name = &tag[i..];
+        if !separated || !name.starts_with(b"on") {
+            return false;
+        }
+        let letters = name[2..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        let after = &name[2 + letters..];
+        let after = &after[after.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
+        letters > 0 && after.first() == Some(&b'=')
+    })
 }
 
 /// UTF-8 (a sequence cut at the end of `head` allowed) without control
@@ -133,57 +206,4 @@ pub fn is_active(kind: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn content_decides_the_type() {
-        let cases: &[(&[u8], Option<&str>, &str)] = &[
-            (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", Some("image/png"), "a PNG"),
-            (b"\xff\xd8\xff\xe0\0\x10JFIF", Some("image/jpeg"), "a JPEG"),
-            (b"GIF89a\x01\0", Some("image/gif"), "a GIF"),
-            (b"RIFF\x24\0\0\0WEBPVP8 ", Some("image/webp"), "a WebP"),
-            (b"%PDF-1.7\n", Some("application/pdf"), "a PDF"),
-            (
-                b"PK\x03\x04\x14\0\0\0\0\0word/document.xml",
-                Some("application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-                "a docx",
-            ),
-            (b"PK\x03\x04\x14\0\0\0\0\0other.txt", Some("application/zip"), "a zip"),
-            (b"  <!DOCTYPE html><html>", Some("text/html"), "HTML after spaces"),
-            (
-                b"\xef\xbb\xbf<script>alert(1)</script>",
-                Some("text/html"),
-                "a script after a BOM",
-            ),
-            (
-                b"<?xml version=\"1.0\"?><svg xmlns=",
-                Some("image/svg+xml"),
-                "SVG with a prolog",
-            ),
-            (b"<svg onload=alert(1)>", Some("image/svg+xml"), "bare SVG"),
-            (b"<?xml version=\"1.0\"?><note/>", Some("application/xml"), "XML"),
-            (b"name,age\nAda,36\n", Some("text/plain"), "CSV is text"),
-            ("caf\u{e9} \u{2603}".as_bytes(), Some("text/plain"), "UTF-8 text"),
-            (
-                &"\u{2603}".as_bytes()[..2],
-                Some("text/plain"),
-                "a character cut at the end",
-            ),
-            (b"MZ\x90\0\x03\0\0\0", None, "an executable"),
-            (b"text\0with a NUL", None, "binary with a NUL"),
-            (b"", None, "nothing"),
-        ];
-        for (head, expected, why) in cases {
-            assert_eq!(sniff(head), *expected, "{why}");
-        }
-    }
-
-    #[test]
-    fn markup_is_active_and_images_are_not() {
-        assert!(is_active("text/html"));
-        assert!(is_active("image/svg+xml"));
-        assert!(!is_active("image/png"));
-        assert!(!is_active("text/plain"));
-    }
-}
+mod tests;

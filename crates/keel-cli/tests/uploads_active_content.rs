@@ -1,0 +1,176 @@
+//! Active content (HTML, SVG, XML) that hides behind some leading text is
+//! still found and refused unless a field names its type exactly; every
+//! stored file gets an extension that matches its sniffed type, so a text
+//! file named `x.html` is never saved as HTML. Over HTTP on SQLite and
+//! PostgreSQL with the local media store.
+
+mod media;
+
+use keel_testkit::{on_both_backends, Backend, TestServer};
+use media::{assert_nothing_left, file, png, submit, Part};
+use serde_json::{json, Value};
+
+on_both_backends!(
+    markup_after_leading_text_is_422_unless_the_field_names_its_type,
+    stored_files_get_the_extension_of_their_sniffed_type,
+);
+
+/// An owner with a form whose `any` field has no `accept`, `page` takes
+/// HTML by name and `notes` takes plain text; its id, slug and a token.
+async fn owner_with_form(server: &TestServer) -> (String, String, String) {
+    assert_eq!(server.signup("owner@example.com").await.status(), 201);
+    let definition = json!({
+        "title": "Attachments",
+        "fields": [
+            {"key": "any", "label": "Anything", "type": "file", "max_files": 10},
+            {"key": "page", "label": "Page", "type": "file", "accept": ["text/html"]},
+            {"key": "notes", "label": "Notes", "type": "file", "accept": ["text/plain"], "max_files": 10}
+        ]
+    });
+    let form: Value = server.post_json("/api/forms", &definition).await.json().await.unwrap();
+    let (id, slug) = (form["id"].as_str().unwrap(), form["slug"].as_str().unwrap());
+    let public: Value = reqwest::get(server.url(&format!("/api/public/forms/{slug}")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = public["submission_token"].as_str().unwrap().to_owned();
+    (id.to_owned(), slug.to_owned(), token)
+}
+
+fn token_part(token: &str) -> Part<'static> {
+    Part::Text("submission_token", token.to_owned())
+}
+
+async fn markup_after_leading_text_is_422_unless_the_field_names_its_type(backend: Backend) {
+    let server = TestServer::spawn(backend).await;
+    let (id, slug, token) = owner_with_form(&server).await;
+    let hostile: &[(&str, &[u8], &str)] = &[
+        (
+            "a.html",
+            b"Hello there\n<script>alert(1)</script>",
+            "a script after a line of text",
+        ),
+        ("a.svg", b"Just text, then <svg onload=alert(1)>", "SVG after text"),
+        (
+            "a.html",
+            b"\xef\xbb\xbf  notes <IFRAME src=//evil>",
+            "an iframe after a BOM and text",
+        ),
+        ("a.html", b"hi <img src=x onerror=alert(1)>", "an image with a handler"),
+        (
+            "a.html",
+            b"hi <details open ontoggle=alert(1)>",
+            "a handler on an unlisted tag",
+        ),
+        (
+            "a.xhtml",
+            b"text <?xml version=\"1.0\"?><html xmlns=",
+            "XHTML after text",
+        ),
+        ("a.html", b"text <!DOCTYPE html><p>", "a doctype after text"),
+        ("a.html", b"text <a href=javascript:alert(1)>x</a>", "a link"),
+        (
+            "a.html",
+            b"text <meta http-equiv=refresh content=0;url=//evil>",
+            "a meta refresh",
+        ),
+        ("a.html", b"text <object data=x></object>", "an object"),
+        ("a.html", b"text <embed src=x>", "an embed"),
+        ("a.html", b"text <link rel=import href=x>", "a link element"),
+        ("a.html", b"text <style>@import url(x)</style>", "a style element"),
+        ("a.html", b"text <BODY onload=alert(1)>", "a body in upper case"),
+    ];
+    for (name, bytes, why) in hostile {
+        for field in ["any", "notes"] {
+            let parts = [token_part(&token), file(field, name, "text/plain", bytes.to_vec())];
+            let response = submit(&server, &slug, &parts).await;
+            assert_eq!(response.status(), 422, "{why} in `{field}`");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["errors"][0]["field"], format!("answers.{field}"), "{why}: {body}");
+        }
+    }
+    assert_nothing_left(&server, &id, "refused markup").await;
+
+    let page = b"Hello\n<script>alert(1)</script>".to_vec();
+    let parts = [token_part(&token), file("page", "page.html", "text/html", page)];
+    let response = submit(&server, &slug, &parts).await;
+    assert_eq!(response.status(), 201, "a field that names text/html takes it");
+}
+
+async fn stored_files_get_the_extension_of_their_sniffed_type(backend: Backend) {
+    let server = TestServer::spawn(backend).await;
+    let (id, slug, token) = owner_with_form(&server).await;
+    let cases: &[(&str, &str, Vec<u8>, &str, &str)] = &[
+        (
+            "notes",
+            "notes.html",
+            b"a < b and c > d".to_vec(),
+            "notes.html.txt",
+            "text named .html",
+        ),
+        (
+            "notes",
+            "notes.svg",
+            b"plain words".to_vec(),
+            "notes.svg.txt",
+            "text named .svg",
+        ),
+        (
+            "notes",
+            "data.csv",
+            b"a,b\n1,2\n".to_vec(),
+            "data.csv",
+            "CSV keeps its name",
+        ),
+        ("notes", "README", b"read me".to_vec(), "README.txt", "no extension"),
+        ("any", "photo.html", png(100), "photo.html.png", "a PNG named .html"),
+        (
+            "any",
+            "photo.JPG",
+            b"\xff\xd8\xff\xe0\0\x10JFIF".to_vec(),
+            "photo.JPG",
+            "a JPEG in capitals",
+        ),
+        (
+            "any",
+            "tool.exe",
+            b"MZ\x90\0\x03\0\0\0".to_vec(),
+            "tool.exe.bin",
+            "unknown bytes",
+        ),
+    ];
+    let mut parts = vec![token_part(&token)];
+    for (field, name, bytes, _, _) in cases {
+        parts.push(file(field, name, "text/html", bytes.clone()));
+    }
+    let response = submit(&server, &slug, &parts).await;
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    let list: Value = server
+        .get(&format!("/api/forms/{id}/responses"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let item = &list["items"][0];
+    let files = item["files"].as_array().unwrap();
+    for (_, _, _, expected, why) in cases {
+        let listed = files
+            .iter()
+            .find(|f| f["name"] == *expected)
+            .unwrap_or_else(|| panic!("{why}: {expected} in {files:?}"));
+        let path = format!(
+            "/api/forms/{id}/responses/{}/files/{}",
+            item["id"].as_str().unwrap(),
+            listed["id"].as_str().unwrap()
+        );
+        let download = server.get(&path).await;
+        assert_eq!(download.status(), 200, "{why}");
+        let disposition = download.headers()["content-disposition"].to_str().unwrap().to_owned();
+        assert!(
+            disposition.starts_with(&format!("attachment; filename=\"{expected}\"")),
+            "{why}: {disposition}"
+        );
+    }
+}
