@@ -44,6 +44,7 @@ on_both_backends!(
     readyz_reports_database_and_cache_up,
     readyz_is_503_once_shutdown_begins,
     request_ids_are_echoed_only_when_safe,
+    request_ids_are_kept_only_from_trusted_proxies,
     unknown_paths_and_methods_get_problems,
     a_panicking_handler_gets_a_500_problem_and_the_server_lives_on,
     a_request_over_the_timeout_gets_a_503_problem,
@@ -78,8 +79,39 @@ async fn readyz_is_503_once_shutdown_begins(backend: Backend) {
     assert_eq!(server.get("/healthz").await.status(), 200, "still alive while draining");
 }
 
+/// The test server's own client is on loopback: trusted here, as a proxy.
+fn loopback_is_a_trusted_proxy(s: &mut keel::Settings) {
+    s.security.trusted_proxies = vec!["127.0.0.1/32".parse().expect("a CIDR")];
+}
+
+async fn request_id_sent_as(server: &TestServer, sent: &str) -> String {
+    let response = server
+        .client
+        .get(server.url("/healthz"))
+        .header("x-request-id", sent)
+        .send()
+        .await
+        .unwrap();
+    response.headers()["x-request-id"].to_str().unwrap().to_owned()
+}
+
+/// A client may not choose its request id (it could reuse another
+/// request's and muddle the logs); a trusted proxy may pass one on.
+async fn request_ids_are_kept_only_from_trusted_proxies(backend: Backend) {
+    let direct = TestServer::spawn(backend).await;
+    let echoed = request_id_sent_as(&direct, "client-id-123").await;
+    assert_ne!(echoed, "client-id-123", "an untrusted peer's id is replaced");
+    assert_eq!(echoed.len(), 32, "by a generated one");
+    let proxied = direct.spawn_sharing(loopback_is_a_trusted_proxy).await;
+    assert_eq!(
+        request_id_sent_as(&proxied, "client-id-123").await,
+        "client-id-123",
+        "a trusted proxy's id is kept"
+    );
+}
+
 async fn request_ids_are_echoed_only_when_safe(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn_with(backend, loopback_is_a_trusted_proxy).await;
     let own = server.get("/nope").await;
     let generated = own.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(generated.len(), 32, "a generated id is a UUID without dashes");
@@ -95,14 +127,7 @@ async fn request_ids_are_echoed_only_when_safe(backend: Backend) {
         (&"x".repeat(200), false, "long ids are refused"),
     ];
     for (sent, kept, why) in cases {
-        let response = server
-            .client
-            .get(server.url("/healthz"))
-            .header("x-request-id", sent)
-            .send()
-            .await
-            .unwrap();
-        let echoed = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let echoed = request_id_sent_as(&server, sent).await;
         assert_eq!(echoed == sent, kept, "{why}: sent {sent:?}, got {echoed:?}");
     }
 }

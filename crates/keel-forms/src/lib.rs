@@ -53,6 +53,7 @@ impl App for FormsApp {
 static MIGRATIONS: &[keel::db::Migration] = &[
     keel::migration!(1000, "1000_forms"),
     keel::migration!(1001, "1001_response_files"),
+    keel::migration!(1002, "1002_form_version"),
 ];
 
 /// `GET /`: the built-in UI's home page.

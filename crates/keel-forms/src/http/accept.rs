@@ -1,12 +1,14 @@
-//! Accepting one public submission, JSON or multipart alike: the honeypot,
-//! the token, an open form, answers valid with the uploaded files counted,
+//! Accepting one public submission, JSON or multipart alike (the caller
+//! has checked its token and counted it against the rate limit): the
+//! honeypot, an open form, answers valid with the uploaded files counted,
 //! then one transaction with the response, its files' rows and its outbox
-//! rows. 201 only after the commit; on any refusal the uploaded files are
-//! deleted first.
+//! rows, made only while the form is at the version checked. 201 only after
+//! the commit; on any refusal the uploaded files are deleted first.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use keel::db::DbError;
 use keel::outbox::{self, EmailMessage, OutboxMessage, WebhookMessage};
 use keel::Problem;
 use serde_json::{json, Map, Value};
@@ -15,63 +17,121 @@ use uuid::Uuid;
 use super::uploads::Uploads;
 use super::FormsState;
 use crate::domain::validate_answers;
+use crate::domain::FormSlug;
 use crate::error::answers_problem;
 use crate::repo::files::{self, StoredFile};
-use crate::repo::forms::StoredForm;
-use crate::repo::responses;
+use crate::repo::forms::{self, StoredForm};
+use crate::repo::responses::{self, FormAt};
 
 /// What a submission says, whichever encoding it came in.
+#[derive(Clone)]
 pub(super) struct Entry {
-    pub(super) token: String,
     pub(super) answers: Map<String, Value>,
     pub(super) honeypot: Option<String>,
 }
 
-/// Checks and stores one submission; 201 only after the commit.
+/// How many times a submission without files is checked again after the
+/// form changed under it (each time against the form as it is now).
+const ATTEMPTS: usize = 3;
+
+/// Why a response was not written.
+enum WriteError {
+    Db(DbError),
+    /// The form is no longer at the version the answers were checked
+    /// against (changed or deleted since it was read, from the cache say).
+    Stale,
+}
+
+/// Checks and stores one submission; 201 only after the commit. The
+/// caller has checked the token. The response is stored only while the
+/// form is at the version it was checked against; when it changed, the
+/// submission is checked again against the form as it is now (and the
+/// cache learns the new version), so a closed form or an old webhook URL
+/// never takes a response.
 pub(super) async fn accept(
     state: &FormsState,
     form: &StoredForm,
     entry: Entry,
-    uploads: Uploads,
+    mut uploads: Uploads,
 ) -> Result<Response, Problem> {
     if entry.honeypot.as_deref().is_some_and(|h| !h.is_empty()) {
         tracing::info!(form.id = %form.id, "honeypot submission dropped");
         uploads.discard().await;
         return Ok(created(Uuid::new_v4()));
     }
+    let mut fresh: Option<StoredForm> = None;
+    for _ in 0..ATTEMPTS {
+        let current = fresh.as_ref().unwrap_or(form);
+        let has_files = !uploads.files.is_empty();
+        let response_id = uploads.response_id;
+        match store(state, current, entry.clone(), uploads).await {
+            Err(Some(WriteError::Stale)) if !has_files => {}
+            Err(Some(WriteError::Stale)) => return Err(form_changed()),
+            Err(Some(WriteError::Db(err))) => return Err(err.into()),
+            Err(None) => return Err(Problem::internal()),
+            Ok(result) => return result,
+        }
+        tracing::info!(form.id = %current.id, "form changed during a submission; checking again");
+        let slug = FormSlug::parse(&current.slug).ok_or_else(Problem::internal)?;
+        let now = forms::get_by_slug(&state.core.db, &slug).await?;
+        let now = now.filter(|now| now.id == current.id).ok_or_else(Problem::not_found)?;
+        super::public::remember(state, now.clone()).await;
+        fresh = Some(now);
+        uploads = Uploads::new(state.core.media.clone(), response_id);
+    }
+    Err(form_changed())
+}
+
+/// One attempt: checks `entry` against `form`, then writes the response
+/// guarded by the form's version. `Ok(Err(problem))` for a refusal.
+async fn store(
+    state: &FormsState,
+    form: &StoredForm,
+    entry: Entry,
+    uploads: Uploads,
+) -> Result<Result<Response, Problem>, Option<WriteError>> {
     let (answers, messages) = match check(state, form, entry, &uploads).await {
         Ok(checked) => checked,
         Err(problem) => {
             uploads.discard().await;
-            return Err(problem);
+            return Ok(Err(problem));
         }
     };
-    let (db, form_id, id) = (state.core.db.clone(), form.id, uploads.response_id);
+    let db = state.core.db.clone();
+    let (at, id) = (
+        FormAt {
+            id: form.id,
+            version: form.version,
+        },
+        uploads.response_id,
+    );
     let enqueues = !messages.is_empty();
     let stored: Vec<StoredFile> = uploads.files.clone();
-    let written = uploads
+    uploads
         .commit(async move {
             if stored.is_empty() && messages.is_empty() {
-                return responses::insert_alone(&db, id, form_id, &answers).await;
+                let inserted = responses::insert_alone(&db, id, at, &answers)
+                    .await
+                    .map_err(WriteError::Db)?;
+                return if inserted { Ok(()) } else { Err(WriteError::Stale) };
             }
-            let mut tx = db.begin().await?;
-            let (id, created_at) = responses::insert_with_id(&mut tx, id, form_id, &answers).await?;
+            let mut tx = db.begin().await.map_err(WriteError::Db)?;
+            let inserted = responses::insert_with_id(&mut tx, id, at, &answers)
+                .await
+                .map_err(WriteError::Db)?;
+            let Some(created_at) = inserted else {
+                return Err(WriteError::Stale);
+            };
             for file in &stored {
-                files::insert(&mut tx, form_id, file).await?;
+                files::insert(&mut tx, at.id, file).await.map_err(WriteError::Db)?;
             }
             for message in messages {
-                outbox::enqueue(&mut tx, &message.finish(id, created_at, &stored)).await?;
+                let message = message.finish(id, created_at, &stored);
+                outbox::enqueue(&mut tx, &message).await.map_err(WriteError::Db)?;
             }
-            tx.commit().await
+            tx.commit().await.map_err(WriteError::Db)
         })
-        .await;
-    match written {
-        Ok(()) => {}
-        // The form was deleted after it was read (from the cache, say).
-        Err(Some(err)) if err.is_foreign_key_violation() => return Err(Problem::not_found()),
-        Err(Some(err)) => return Err(err.into()),
-        Err(None) => return Err(Problem::internal()),
-    }
+        .await?;
     if enqueues {
         // The outbox rows are committed: wake this instance's worker now
         // rather than at its next poll. (Only then: a wake is a query.)
@@ -79,7 +139,14 @@ pub(super) async fn accept(
     }
     // The access log has the 201; this line adds which response it was.
     tracing::debug!(form.id = %form.id, response.id = %id, "response stored");
-    Ok(created(id))
+    Ok(Ok(created(id)))
+}
+
+fn form_changed() -> Problem {
+    Problem::conflict(
+        "form-changed",
+        "The form changed while this was submitted; fetch it again and resubmit.",
+    )
 }
 
 async fn check(
@@ -88,7 +155,6 @@ async fn check(
     entry: Entry,
     uploads: &Uploads,
 ) -> Result<(Map<String, Value>, Vec<Pending>), Problem> {
-    super::public::check_token(state, &entry.token, form.id)?;
     if !form.definition.accepting_responses {
         return Err(form_closed());
     }

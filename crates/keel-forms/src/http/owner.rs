@@ -55,14 +55,6 @@ fn new_webhook_secret() -> String {
     keel::security::secret::generate_key()
 }
 
-/// Invalidates the cached public form on every instance (the cache is the
-/// shared one when it is Redis).
-pub(crate) async fn forget_public(state: &FormsState, slug: &str) {
-    if let Err(err) = state.core.cache.delete(&super::public::cache_key(slug)).await {
-        tracing::warn!(error = %err, "could not invalidate a cached form");
-    }
-}
-
 #[utoipa::path(
     get,
     path = "/api/forms",
@@ -195,10 +187,10 @@ async fn update_form(
         (Some(_), Some(secret)) => Some(secret),
         (Some(_), None) => Some(new_webhook_secret()),
     };
-    if !forms::update(db, user.user.id, id, &def, secret.as_deref()).await? {
-        return Err(Problem::not_found());
-    }
-    forget_public(&state, &stored.slug).await;
+    let version = forms::update(db, user.user.id, id, &def, secret.as_deref())
+        .await?
+        .ok_or_else(Problem::not_found)?;
+    super::public::forget(&state, &stored.slug, u64::try_from(version).unwrap_or(0)).await;
     let form = forms::get_for_owner(db, user.user.id, id)
         .await?
         .ok_or_else(Problem::not_found)?;
@@ -229,7 +221,8 @@ async fn delete_form(
     let slug = forms::delete(&state.core.db, user.user.id, id)
         .await?
         .ok_or_else(Problem::not_found)?;
-    forget_public(&state, &slug).await;
+    // A deleted form has no later version: nothing older may be cached.
+    super::public::forget(&state, &slug, u64::MAX).await;
     super::files::delete_form_files(&state, id).await;
     tracing::info!(form.slug = %slug, "form deleted");
     Ok(StatusCode::NO_CONTENT)

@@ -8,8 +8,14 @@
 //! and submissions are rate-limited per client address and form. CORS is
 //! without credentials and only for the form's `embed_origins`.
 //!
-//! The public form is served from the cache (memory or Redis) and
-//! invalidated on update and delete, for every instance sharing the cache.
+//! The public form is served from the cache (memory or Redis), versioned by
+//! the form's `version` column: an update or delete marks the new version
+//! for every instance sharing the cache, and a fetch that read the form
+//! before the change cannot put it back (see `keel::cache`'s versioned
+//! entries). A form whose public JSON is over `MAX_CACHED_BYTES` is not
+//! cached. Submissions are stored only while the form is at the version
+//! they were checked against (see `accept`). Submissions are counted
+//! against the rate limit only once well formed and with a valid token.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +26,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use keel::cache::HeapSize;
 use keel::http::extract::{is_json, is_multipart, parse_json, read_body_within, ApiPath};
 use keel::security::client_ip::ClientIp;
 use keel::{FieldError, Problem};
@@ -37,6 +44,10 @@ use crate::repo::forms::{self, StoredForm};
 const TOKEN_SALT: &str = "keel.forms.submission";
 /// How long a public form stays cached when nothing invalidates it.
 const CACHE_TTL: Duration = Duration::from_secs(300);
+/// A form whose public JSON is larger is served from the database and not
+/// cached: a few forms near the body limit (1 MiB) would otherwise fill the
+/// memory cache and the decoded-value memo, pushing everything else out.
+const MAX_CACHED_BYTES: usize = 256 << 10;
 
 pub(super) fn router(state: FormsState) -> Router {
     let limit = DefaultBodyLimit::max(multipart::route_limit(&state.core.settings.limits));
@@ -52,10 +63,11 @@ pub(crate) fn cache_key(slug: &str) -> String {
 
 /// What the cache holds for a slug: the form, without its webhook secret,
 /// and its public JSON, ready to send. Neither the fetch nor a submission
-/// touches the database while the form is cached, and each instance
-/// decodes an entry once ([`keel::cache::Cache::get_shared`]).
+/// reads the form from the database while it is cached (a submission's
+/// insert checks its version), and each instance decodes an entry once
+/// ([`keel::cache::Cache::get_versioned`]).
 #[derive(Serialize, Deserialize)]
-struct CachedForm {
+pub(super) struct CachedForm {
     form: StoredForm,
     public: Box<RawValue>,
 }
@@ -63,24 +75,67 @@ struct CachedForm {
 impl CachedForm {
     fn from_stored(mut form: StoredForm) -> Option<Self> {
         form.webhook_secret = None;
-        let public = RawValue::from_string(view::public_form(&form).to_string()).ok()?;
+        let public = serde_json::to_string(&view::PublicForm::of(&form)).ok()?;
+        let public = RawValue::from_string(public).ok()?;
         Some(Self { form, public })
     }
 }
 
+impl HeapSize for CachedForm {
+    fn heap_size(&self) -> usize {
+        self.form.heap_size() + self.public.get().len()
+    }
+}
+
+/// The form of `slug`, from the cache, or else from the database (and then
+/// cached).
 async fn load_cached(state: &FormsState, slug: &FormSlug) -> Result<Option<Arc<CachedForm>>, Problem> {
     let key = cache_key(slug.as_str());
-    if let Ok(Some(cached)) = state.core.cache.get_shared::<CachedForm>(&key).await {
+    if let Ok(Some((_, cached))) = state.core.cache.get_versioned::<CachedForm>(&key).await {
         return Ok(Some(cached));
     }
     let Some(form) = forms::get_by_slug(&state.core.db, slug).await? else {
         return Ok(None);
     };
-    let cached = CachedForm::from_stored(form).ok_or_else(Problem::internal)?;
-    if let Err(err) = state.core.cache.set_json(&key, &cached, CACHE_TTL).await {
-        tracing::warn!(error = %err, "could not cache a public form");
+    Ok(Some(remember(state, form).await.ok_or_else(Problem::internal)?))
+}
+
+/// Caches `form` as read from the database, unless the cache already holds
+/// it at its version or newer, or a change to a newer version marked it
+/// (so a read that raced an update cannot put the old form back), or its
+/// public JSON is over [`MAX_CACHED_BYTES`].
+pub(super) async fn remember(state: &FormsState, form: StoredForm) -> Option<Arc<CachedForm>> {
+    let cached = CachedForm::from_stored(form)?;
+    if cached.public.get().len() > MAX_CACHED_BYTES {
+        return Some(Arc::new(cached));
     }
-    Ok(Some(Arc::new(cached)))
+    let key = cache_key(&cached.form.slug);
+    let version = u64::try_from(cached.form.version).unwrap_or(0);
+    let stored = match serde_json::to_vec(&cached) {
+        Ok(bytes) => state.core.cache.set_if_newer(&key, version, &bytes, CACHE_TTL).await,
+        Err(err) => Err(err.into()),
+    };
+    match stored {
+        // The cache being away is logged once, by its breaker.
+        Err(err) if !err.is_outage() => tracing::warn!(error = %err, "could not cache a public form"),
+        _ => {}
+    }
+    Some(Arc::new(cached))
+}
+
+/// After a change to `version` (or a deletion, `u64::MAX`): every
+/// instance sharing the cache drops the form, and no value older than
+/// `version` can be cached for [`CACHE_TTL`].
+pub(super) async fn forget(state: &FormsState, slug: &str, version: u64) {
+    if let Err(err) = state
+        .core
+        .cache
+        .mark_version(&cache_key(slug), version, CACHE_TTL)
+        .await
+    {
+        // An outage's invalidations are replayed when the cache is back.
+        tracing::warn!(error = %err, "could not invalidate a cached form now");
+    }
 }
 
 /// CORS for the form's embedding origins (no credentials) and the
@@ -211,14 +266,21 @@ async fn submit_response(
     } else {
         &cached.form
     };
-    let subject = format!("{address}:{}", form.id);
-    if let Err(retry) = state.submissions.hit(&subject).await {
-        return Err(Problem::too_many_requests(retry.0));
-    }
     let uploads = Uploads::new(state.core.media.clone(), Uuid::new_v4());
     let (submission, uploads) = read_submission(&state, form, request, uploads).await?;
+    // Only a well-formed submission with a valid token spends the budget:
+    // behind a proxy many visitors share an address, and one visitor's
+    // junk must not use up the others'.
+    let subject = format!("{address}:{}", form.id);
+    let admitted = match check_token(&state, &submission.submission_token, form.id) {
+        Ok(()) => (state.submissions.hit(&subject).await).map_err(|retry| Problem::too_many_requests(retry.0)),
+        Err(problem) => Err(problem),
+    };
+    if let Err(problem) = admitted {
+        uploads.discard().await;
+        return Err(problem);
+    }
     let entry = Entry {
-        token: submission.submission_token,
         answers: submission.answers,
         honeypot: submission.honeypot,
     };

@@ -12,7 +12,6 @@
 use std::collections::HashMap;
 use std::future::Future;
 
-use keel::db::DbError;
 use keel::storage::{MediaStore, ObjectKey};
 use uuid::Uuid;
 
@@ -63,10 +62,11 @@ impl Uploads {
     /// fails the objects are deleted, when it succeeds they are kept, even
     /// if this request is dropped meanwhile.
     /// `Err(None)` when the task itself failed (a panic).
-    pub(super) async fn commit<T, F>(mut self, write: F) -> Result<T, Option<DbError>>
+    pub(super) async fn commit<T, E, F>(mut self, write: F) -> Result<T, Option<E>>
     where
         T: Send + 'static,
-        F: Future<Output = Result<T, DbError>> + Send + 'static,
+        E: Send + 'static,
+        F: Future<Output = Result<T, E>> + Send + 'static,
     {
         self.settled = true;
         let store = self.store.clone();

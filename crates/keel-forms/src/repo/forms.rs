@@ -1,6 +1,7 @@
 //! Forms: insert, read (by owner or by slug), list, update, delete.
 
 use chrono::{DateTime, Utc};
+use keel::cache::HeapSize;
 use keel::db::{Db, DbError};
 use uuid::Uuid;
 
@@ -19,6 +20,8 @@ pub struct StoredForm {
     pub webhook_secret: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// 1 when created, one more with every update (in the same statement).
+    pub version: i64,
 }
 
 type Row = (
@@ -36,10 +39,11 @@ type Row = (
     String,
     DateTime<Utc>,
     DateTime<Utc>,
+    i64,
 );
 
 const COLUMNS: &str = "seq, id, owner_id, slug, title, description, fields, accepting_responses, notify_owner, \
-                       webhook_url, webhook_secret, embed_origins, created_at, updated_at";
+                       webhook_url, webhook_secret, embed_origins, created_at, updated_at, version";
 
 fn from_row(row: Row) -> Result<StoredForm, DbError> {
     let (
@@ -57,6 +61,7 @@ fn from_row(row: Row) -> Result<StoredForm, DbError> {
         origins,
         created_at,
         updated_at,
+        version,
     ) = row;
     let corrupt = |e: serde_json::Error| DbError::Query(sqlx::Error::Decode(Box::new(e)));
     let fields: Vec<Field> = serde_json::from_str(&fields).map_err(corrupt)?;
@@ -78,7 +83,36 @@ fn from_row(row: Row) -> Result<StoredForm, DbError> {
         webhook_secret,
         created_at,
         updated_at,
+        version,
     })
+}
+
+impl HeapSize for StoredForm {
+    /// For the cache's memo bound: every string and list the form owns.
+    fn heap_size(&self) -> usize {
+        let def = &self.definition;
+        let fields: usize = def
+            .fields
+            .iter()
+            .map(|f| {
+                let bounds = [&f.min, &f.max].iter().map(|b| b.heap_size()).sum::<usize>();
+                f.key.heap_size()
+                    + f.label.heap_size()
+                    + f.help.heap_size()
+                    + f.options.heap_size()
+                    + f.accept.heap_size()
+                    + bounds
+            })
+            .sum();
+        let fields = fields + def.fields.capacity() * std::mem::size_of::<Field>();
+        self.slug.heap_size()
+            + def.title.heap_size()
+            + def.description.heap_size()
+            + fields
+            + def.webhook_url.heap_size()
+            + def.embed_origins.heap_size()
+            + self.webhook_secret.heap_size()
+    }
 }
 
 fn json(value: &impl serde::Serialize) -> String {
@@ -176,18 +210,20 @@ pub async fn list_for_owner(
     Ok((forms, next.flatten()))
 }
 
-/// Replaces the definition; false when the owner has no such form.
+/// Replaces the definition and bumps the version in the same statement;
+/// the new version, or `None` when the owner has no such form.
 pub async fn update(
     db: &Db,
     owner_id: Uuid,
     id: Uuid,
     def: &FormDefinition,
     webhook_secret: Option<&str>,
-) -> Result<bool, DbError> {
-    let affected = keel::on_pool!(db, pool => {
-        sqlx::query(
+) -> Result<Option<i64>, DbError> {
+    let version: Option<(i64,)> = keel::on_pool!(db, pool => {
+        sqlx::query_as(
             "UPDATE forms SET title = $1, description = $2, fields = $3, accepting_responses = $4, notify_owner = $5, \
-             webhook_url = $6, webhook_secret = $7, embed_origins = $8, updated_at = $9 WHERE id = $10 AND owner_id = $11",
+             webhook_url = $6, webhook_secret = $7, embed_origins = $8, updated_at = $9, version = version + 1 \
+             WHERE id = $10 AND owner_id = $11 RETURNING version",
         )
         .bind(&def.title)
         .bind(&def.description)
@@ -200,11 +236,10 @@ pub async fn update(
         .bind(Utc::now())
         .bind(id)
         .bind(owner_id)
-        .execute(pool)
+        .fetch_optional(pool)
         .await?
-        .rows_affected()
     });
-    Ok(affected == 1)
+    Ok(version.map(|(v,)| v))
 }
 
 /// Deletes a form and (by cascade) its responses; returns its slug.

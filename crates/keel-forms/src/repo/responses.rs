@@ -2,7 +2,7 @@
 //! rows), pages for the owner, and batches for the CSV export.
 
 use chrono::{DateTime, Utc};
-use keel::db::{Db, DbError, Tx};
+use keel::db::{Backend, Db, DbError, Tx};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -27,55 +27,77 @@ fn from_row((seq, id, answers, created_at): Row) -> StoredResponse {
     }
 }
 
-/// Inserts a response in `tx`; returns its id and time.
-pub async fn insert(
-    tx: &mut Tx,
-    form_id: Uuid,
-    answers: &Map<String, Value>,
-) -> Result<(Uuid, DateTime<Utc>), DbError> {
-    insert_with_id(tx, Uuid::new_v4(), form_id, answers).await
+/// The insert, made only while the form is at the version the answers were
+/// checked against: 0 rows when the form changed or went meanwhile.
+/// PostgreSQL also share-locks the form row until the commit, so an update
+/// that closes the form waits for the response and is acknowledged after
+/// it; SQLite has one writer at a time, which orders them already.
+fn guarded_insert(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "INSERT INTO form_responses (id, form_id, answers, created_at) \
+             SELECT $1, id, $3, $4 FROM forms WHERE id = $2 AND version = $5"
+        }
+        Backend::Postgres => {
+            "INSERT INTO form_responses (id, form_id, answers, created_at) \
+             SELECT $1, id, $3, $4 FROM forms WHERE id = $2 AND version = $5 FOR SHARE"
+        }
+    }
 }
 
-const INSERT: &str = "INSERT INTO form_responses (id, form_id, answers, created_at) VALUES ($1, $2, $3, $4)";
+/// A form at the version a submission was checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct FormAt {
+    pub id: Uuid,
+    pub version: i64,
+}
 
 /// Inserts a response whose id was chosen beforehand (its files were
-/// stored under it while the body arrived); returns its id and time.
+/// stored under it while the body arrived), in `tx`; its time, or `None`
+/// when the form is no longer at `form.version` (nothing written).
 pub async fn insert_with_id(
     tx: &mut Tx,
     id: Uuid,
-    form_id: Uuid,
+    form: FormAt,
     answers: &Map<String, Value>,
-) -> Result<(Uuid, DateTime<Utc>), DbError> {
+) -> Result<Option<DateTime<Utc>>, DbError> {
     let now = Utc::now();
     let answers = serde_json::to_string(answers).unwrap_or_else(|_| "{}".to_owned());
-    keel::on_tx!(tx, conn => {
-        sqlx::query(INSERT)
+    let sql = guarded_insert(tx.backend());
+    let inserted = keel::on_tx!(tx, conn => {
+        sqlx::query(sql)
             .bind(id)
-            .bind(form_id)
+            .bind(form.id)
             .bind(answers)
             .bind(now)
+            .bind(form.version)
             .execute(&mut **conn)
-            .await?;
+            .await?
+            .rows_affected()
     });
-    Ok((id, now))
+    Ok((inserted == 1).then_some(now))
 }
 
 /// Stores a response that comes with nothing else (no files, no outbox
 /// messages): one autocommit statement, atomic by itself, taking its turn
-/// to write like a transaction would.
-pub async fn insert_alone(db: &Db, id: Uuid, form_id: Uuid, answers: &Map<String, Value>) -> Result<(), DbError> {
+/// to write like a transaction would. False when the form is no longer at
+/// `form.version` (nothing written).
+pub async fn insert_alone(db: &Db, id: Uuid, form: FormAt, answers: &Map<String, Value>) -> Result<bool, DbError> {
     let answers = serde_json::to_string(answers).unwrap_or_else(|_| "{}".to_owned());
+    let sql = guarded_insert(db.backend());
     let _turn = db.write_turn().await;
-    keel::on_pool!(db, pool => {
-        sqlx::query(INSERT)
+    let inserted = keel::on_pool!(db, pool => {
+        sqlx::query(sql)
             .bind(id)
-            .bind(form_id)
+            .bind(form.id)
             .bind(answers)
             .bind(Utc::now())
+            .bind(form.version)
             .execute(pool)
-            .await?;
+            .await?
+            .rows_affected()
     });
-    Ok(())
+    Ok(inserted == 1)
 }
 
 /// A page of a form's responses, newest first, and the next page's cursor.

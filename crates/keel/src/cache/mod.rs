@@ -10,6 +10,8 @@
 mod breaker;
 mod memory;
 mod redis_backend;
+mod versioned;
+mod weigh;
 
 use std::time::Duration;
 
@@ -18,6 +20,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::settings::{CacheBackendKind, CacheSettings};
+pub use weigh::HeapSize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -58,22 +61,56 @@ pub struct Cache {
 /// entry is decoded once per process, not once per request. Keyed by the
 /// bytes themselves (not the cache key), it can never serve a value other
 /// than the one the cache holds: when the entry changes, so does the key.
+///
+/// Bounded by bytes: an entry weighs its key bytes (which it keeps alive
+/// even after the cache dropped them), the decoded value's size and heap
+/// ([`HeapSize`]) and a fixed overhead. Weighing only the JSON let decoded
+/// values several times larger through.
 #[derive(Clone)]
-struct Memo(moka::sync::Cache<(std::any::TypeId, Bytes), std::sync::Arc<dyn std::any::Any + Send + Sync>>);
+struct Memo(moka::sync::Cache<(std::any::TypeId, Bytes), Memoized>);
 
-/// Upper bound of the decoded-value memo, in bytes of the encoded values.
+#[derive(Clone)]
+struct Memoized {
+    value: std::sync::Arc<dyn std::any::Any + Send + Sync>,
+    weight: u32,
+}
+
+/// Upper bound of the decoded-value memo, in bytes (see [`Memo`]).
 const MEMO_CAPACITY_BYTES: u64 = 16 << 20;
+/// What one memo entry costs besides its bytes and value, on the high side.
+const MEMO_ENTRY_OVERHEAD: usize = 256;
 
 impl Memo {
     fn new() -> Self {
         Self(
             moka::sync::Cache::builder()
                 .max_capacity(MEMO_CAPACITY_BYTES)
-                .weigher(|(_, bytes): &(std::any::TypeId, Bytes), _| u32::try_from(bytes.len()).unwrap_or(u32::MAX))
+                .weigher(|_, memoized: &Memoized| memoized.weight)
                 // An entry no longer in the cache stops being asked for.
                 .time_to_idle(Duration::from_secs(600))
                 .build(),
         )
+    }
+
+    /// The value encoded in `bytes[skip..]`, decoded once while memoized.
+    fn decode<T>(&self, bytes: Bytes, skip: usize) -> Result<std::sync::Arc<T>, CacheError>
+    where
+        T: DeserializeOwned + HeapSize + Send + Sync + 'static,
+    {
+        let key = (std::any::TypeId::of::<T>(), bytes);
+        if let Some(hit) = self.0.get(&key) {
+            if let Ok(value) = hit.value.downcast::<T>() {
+                return Ok(value);
+            }
+        }
+        let value = std::sync::Arc::new(serde_json::from_slice::<T>(key.1.get(skip..).unwrap_or_default())?);
+        let weight = key.1.len() + std::mem::size_of::<T>() + value.heap_size() + MEMO_ENTRY_OVERHEAD;
+        let memoized = Memoized {
+            value: value.clone(),
+            weight: u32::try_from(weight).unwrap_or(u32::MAX),
+        };
+        self.0.insert(key, memoized);
+        Ok(value)
     }
 }
 
@@ -197,20 +234,12 @@ impl Cache {
     /// are new to this process.
     pub async fn get_shared<T>(&self, key: &str) -> Result<Option<std::sync::Arc<T>>, CacheError>
     where
-        T: DeserializeOwned + Send + Sync + 'static,
+        T: DeserializeOwned + HeapSize + Send + Sync + 'static,
     {
-        let Some(bytes) = self.get(key).await? else {
-            return Ok(None);
-        };
-        let memo_key = (std::any::TypeId::of::<T>(), bytes);
-        if let Some(hit) = self.memo.0.get(&memo_key) {
-            if let Ok(value) = hit.downcast::<T>() {
-                return Ok(Some(value));
-            }
+        match self.get(key).await? {
+            Some(bytes) => Ok(Some(self.memo.decode::<T>(bytes, 0)?)),
+            None => Ok(None),
         }
-        let value = std::sync::Arc::new(serde_json::from_slice::<T>(&memo_key.1)?);
-        self.memo.0.insert(memo_key, value.clone());
-        Ok(Some(value))
     }
 
     pub async fn set_json<T: Serialize>(&self, key: &str, value: &T, ttl: Duration) -> Result<(), CacheError> {

@@ -17,6 +17,21 @@ use super::CacheError;
 const OP_TIMEOUT: Duration = Duration::from_millis(250);
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(250);
 
+/// `SET key value PX ttl` unless the stored value's version header (its
+/// first `HEADER_LEN` bytes, all digits) is at least the new one's;
+/// equal-length digit strings compare as numbers do.
+const SET_IF_NEWER: &str = r"
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local held = string.sub(cur, 1, 21)
+  if #held == 21 and string.find(held, '^%d+$') and held >= string.sub(ARGV[1], 1, 21) then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+";
+
 #[derive(Clone)]
 pub(super) struct RedisCache {
     conn: ConnectionManager,
@@ -102,6 +117,24 @@ impl RedisCache {
         let mut conn = self.conn.clone();
         let _: i64 = self.timed(conn.del(key)).await?;
         Ok(())
+    }
+
+    /// Stores `value` unless the key holds one at least as new: the
+    /// comparison of `super::versioned::supersedes`, in one script, so no
+    /// other writer can come between the read and the write.
+    pub(super) async fn set_if_newer(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, CacheError> {
+        let mut conn = self.conn.clone();
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        // EVAL, not EVALSHA: writes are rare (a miss), and the script is short.
+        let eval = redis::cmd("EVAL")
+            .arg(SET_IF_NEWER)
+            .arg(1)
+            .arg(key)
+            .arg(value)
+            .arg(millis)
+            .to_owned();
+        let stored: i64 = self.timed(eval.query_async(&mut conn)).await?;
+        Ok(stored == 1)
     }
 
     pub(super) async fn ping(&self) -> Result<(), CacheError> {

@@ -121,6 +121,14 @@ fn https_checks(settings: &Settings, findings: &mut Vec<Finding>) {
             "https is expected but no proxy header tells Keel a request came over https",
         );
     }
+    if s.proxy_ssl_header.is_some() && s.trusted_proxies.is_empty() {
+        push(
+            findings,
+            &r::PROXY_WITHOUT_TRUSTED_PROXIES,
+            "KEEL_SECURE_PROXY_SSL_HEADER says Keel is behind a proxy, but KEEL_TRUSTED_PROXIES is empty: \
+             every client appears as the proxy's address, so rate limits are shared by everyone",
+        );
+    }
 }
 
 fn host_and_origin_checks(settings: &Settings, findings: &mut Vec<Finding>) {

@@ -15,6 +15,7 @@ fn complete() -> Vec<(&'static str, &'static str)> {
         ("KEEL_SECRET_KEY", STRONG_KEY),
         ("KEEL_PUBLIC_URL", "https://forms.example.com"),
         ("KEEL_SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto: https"),
+        ("KEEL_TRUSTED_PROXIES", "10.0.0.0/8"),
         ("KEEL_SECURE_HSTS_INCLUDE_SUBDOMAINS", "true"),
         ("KEEL_SECURE_HSTS_PRELOAD", "true"),
         ("DATABASE_URL", "postgres://keel:pw@db.internal/keel"),
@@ -124,6 +125,11 @@ fn each_check_fires_on_its_setting() {
             &[("KEEL_SECURE_PROXY_SSL_HEADER", "")],
             "keel.security.W030",
             "https without a proxy header",
+        ),
+        (
+            &[("KEEL_TRUSTED_PROXIES", "")],
+            "keel.security.W031",
+            "a proxy header without trusted proxies: every client is the proxy's address",
         ),
         (
             &[

@@ -130,6 +130,13 @@ pub static PROXY_HEADER_MISSING: Check = Check {
     hint: "Behind a TLS-terminating proxy, set KEEL_SECURE_PROXY_SSL_HEADER (e.g. `X-Forwarded-Proto: https`, and have the proxy set it); otherwise every request looks like plain http and the SSL redirect loops.",
 };
 
+pub static PROXY_WITHOUT_TRUSTED_PROXIES: Check = Check {
+    id: "keel.security.W031",
+    level: Level::Warning,
+    deploy: true,
+    hint: "Set KEEL_TRUSTED_PROXIES to the proxy's addresses (e.g. 10.0.0.0/8 or 127.0.0.1/32) so X-Forwarded-For names each client; otherwise every client has the proxy's address and shares one login and submission rate limit.",
+};
+
 pub static CORS_WILDCARD_CREDENTIALS: Check = Check {
     id: "keel.security.E040",
     level: Level::Error,

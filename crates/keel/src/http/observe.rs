@@ -1,17 +1,22 @@
 //! The outermost layer: a request id for every request and one access-log
 //! line for every response.
 //!
-//! The id comes from the client's `x-request-id` only when it is short and
+//! The id comes from the incoming `x-request-id` only when the peer is a
+//! trusted proxy (a client could otherwise reuse another request's id and
+//! muddle the logs and problem reports) and the value is short and
 //! printable (so a hostile value cannot forge log lines or bloat them);
-//! otherwise a new one is made. It is echoed in the response header, held in
+//! otherwise a new one is made. Who is trusted is judged above this floor
+//! (`security::client_ip`) and handed in as [`TrustedPeers`]. It is echoed in the response header, held in
 //! a task-local for the duration of the request (so a [`Problem`] anywhere
 //! below can carry it without plumbing), and logged on the access line.
 //!
 //! [`Problem`]: super::problem::Problem
 
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::HeaderValue;
@@ -56,16 +61,31 @@ fn acceptable_client_id(value: &HeaderValue) -> Option<String> {
     ok.then(|| text.to_owned())
 }
 
+/// Which peers may pass on a request id: the trusted proxies.
+#[derive(Clone)]
+pub struct TrustedPeers(pub Arc<dyn Fn(IpAddr) -> bool + Send + Sync>);
+
+impl TrustedPeers {
+    /// Whether the request came straight from a trusted peer (a request
+    /// without a known peer, as in router-level tests, is not).
+    fn sent(&self, request: &Request) -> bool {
+        request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .is_some_and(|peer| (self.0)(peer.0.ip()))
+    }
+}
+
 fn new_request_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// Middleware: request id, task-local scope, access log.
-pub async fn observe(mut request: Request, next: Next) -> Response {
+pub async fn observe(State(trusted): State<TrustedPeers>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let id = request
-        .headers()
-        .get(REQUEST_ID_HEADER)
+    let forwarded = trusted.sent(&request).then(|| request.headers().get(REQUEST_ID_HEADER));
+    let id = forwarded
+        .flatten()
         .and_then(acceptable_client_id)
         .unwrap_or_else(new_request_id);
     let header = HeaderValue::from_str(&id).expect("request ids are checked or generated as header-safe ASCII");

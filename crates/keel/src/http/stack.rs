@@ -25,11 +25,11 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use super::error_pages::html_errors;
-use super::observe::{observe, record_route};
+use super::observe::{observe, record_route, TrustedPeers};
 use super::ops;
 use super::problem::Problem;
 use crate::core::Core;
-use crate::security::{cors, csrf, headers, hosts, https, Policy};
+use crate::security::{client_ip, cors, csrf, headers, hosts, https, Policy};
 
 /// Wraps the core's and the apps' routes in the whole stack.
 pub fn build(core: &Core, policy: &Policy, app_routes: Router) -> Router {
@@ -74,14 +74,19 @@ pub fn build(core: &Core, policy: &Policy, app_routes: Router) -> Router {
         body_read: core.settings.server.body_read_timeout,
     };
     let debug_pages = policy.debug_pages;
+    let proxies = policy.clone();
+    let trusted = TrustedPeers(std::sync::Arc::new(move |peer| {
+        client_ip::is_trusted_proxy(peer, &proxies.trusted_proxies)
+    }));
     ops::router(core.clone())
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(middleware::from_fn(record_route))
         .fallback_service(site)
         .layer(
             ServiceBuilder::new()
-                // 1. request id, task-local scope, one access-log line
-                .layer(middleware::from_fn(observe))
+                // 1. request id (a trusted proxy's, or a new one), task-local
+                // scope, one access-log line
+                .layer(middleware::from_fn_with_state(trusted, observe))
                 // 2. security headers on every response below
                 .layer(middleware::from_fn_with_state(
                     policy.clone(),
