@@ -20,25 +20,12 @@ fn form() -> Value {
 /// A logged-in owner with [`form`]: its id, slug and a submission token.
 async fn owner_with_form(server: &TestServer) -> (String, String, String) {
     assert_eq!(server.signup("owner@example.com").await.status(), 201);
-    let form: Value = server.post_json("/api/forms", &form()).await.json().await.unwrap();
-    let (id, slug) = (form["id"].as_str().unwrap(), form["slug"].as_str().unwrap());
-    let public: Value = reqwest::get(server.url(&format!("/api/public/forms/{slug}")))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = public["submission_token"].as_str().unwrap();
-    (id.to_owned(), slug.to_owned(), token.to_owned())
+    let form = server.publish_form(&form()).await;
+    (form.id, form.slug, form.token)
 }
 
 async fn submit(server: &TestServer, slug: &str, body: &Value) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(server.url(&format!("/api/public/forms/{slug}/responses")))
-        .json(body)
-        .send()
-        .await
-        .unwrap()
+    server.submit_public(slug, body).await
 }
 
 /// Asserts `response` is a problem of `status` carrying its request id;

@@ -25,15 +25,8 @@ async fn junk_posts_do_not_use_up_the_submission_budget(backend: Backend) {
     let server = TestServer::spawn(backend).await;
     assert_eq!(server.signup("owner@example.com").await.status(), 201);
     let definition = json!({"title": "Contact", "fields": [{"key": "name", "label": "Name", "type": "short_text"}]});
-    let form: Value = server.post_json("/api/forms", &definition).await.json().await.unwrap();
-    let (id, slug) = (form["id"].as_str().unwrap(), form["slug"].as_str().unwrap());
-    let public: Value = reqwest::get(server.url(&format!("/api/public/forms/{slug}")))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = public["submission_token"].as_str().unwrap();
+    let form = server.publish_form(&definition).await;
+    let (id, slug, token) = (form.id.as_str(), form.slug.as_str(), form.token.as_str());
 
     let forged = json!({"submission_token": format!("{id}.1.AAAA"), "answers": {}}).to_string();
     let junk = [

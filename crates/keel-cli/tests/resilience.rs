@@ -22,23 +22,22 @@ pub(crate) async fn published_form(server: &TestServer) -> String {
 /// Like [`published_form`]; returns the form's id and slug.
 pub(crate) async fn published_form_with_id(server: &TestServer) -> (String, String) {
     assert_eq!(server.signup("owner@example.com").await.status(), 201);
-    let form = json!({
-        "title": "Resilience",
-        "fields": [{"key": "name", "label": "Name", "type": "short_text", "required": true}],
-        "notify_owner": false
-    });
-    let response = server.post_json("/api/forms", &form).await;
-    assert_eq!(response.status(), 201);
-    let body: serde_json::Value = response.json().await.unwrap();
-    (body["id"].as_str().unwrap().to_owned(), body["slug"].as_str().unwrap().to_owned())
+    let form = server
+        .publish_form(&json!({
+            "title": "Resilience",
+            "fields": [{"key": "name", "label": "Name", "type": "short_text", "required": true}],
+            "notify_owner": false
+        }))
+        .await;
+    (form.id, form.slug)
 }
 
 /// The public form's submission token.
 pub(crate) async fn submission_token(server: &TestServer, slug: &str) -> String {
-    let response = reqwest::get(server.url(&format!("/api/public/forms/{slug}"))).await.unwrap();
-    assert_eq!(response.status(), 200);
-    let body: serde_json::Value = response.json().await.unwrap();
-    body["submission_token"].as_str().unwrap().to_owned()
+    server.public_form(slug).await["submission_token"]
+        .as_str()
+        .expect("a submission token")
+        .to_owned()
 }
 
 /// What one request got.
@@ -59,11 +58,19 @@ pub(crate) async fn submit(client: &reqwest::Client, server: &TestServer, slug: 
         .send()
         .await;
     let Ok(response) = response else {
-        return Outcome { status: 0, retry_after: false, id: None };
+        return Outcome {
+            status: 0,
+            retry_after: false,
+            id: None,
+        };
     };
     let status = response.status().as_u16();
     let retry_after = response.headers().contains_key("retry-after");
     let body: serde_json::Value = response.json().await.unwrap_or_default();
     let id = body["id"].as_str().map(str::to_owned);
-    Outcome { status, retry_after, id }
+    Outcome {
+        status,
+        retry_after,
+        id,
+    }
 }

@@ -27,16 +27,8 @@ async fn owner_with_form(server: &TestServer) -> (String, String, String) {
             {"key": "notes", "label": "Notes", "type": "file", "accept": ["text/plain"], "max_files": 10}
         ]
     });
-    let form: Value = server.post_json("/api/forms", &definition).await.json().await.unwrap();
-    let (id, slug) = (form["id"].as_str().unwrap(), form["slug"].as_str().unwrap());
-    let public: Value = reqwest::get(server.url(&format!("/api/public/forms/{slug}")))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = public["submission_token"].as_str().unwrap().to_owned();
-    (id.to_owned(), slug.to_owned(), token)
+    let form = server.publish_form(&definition).await;
+    (form.id, form.slug, form.token)
 }
 
 fn token_part(token: &str) -> Part<'static> {

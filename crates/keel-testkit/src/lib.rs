@@ -19,6 +19,7 @@
 
 mod browser;
 mod database;
+mod forms;
 pub mod outbox;
 pub mod private;
 mod receiver;
@@ -29,6 +30,7 @@ mod smtp;
 
 pub use browser::GOOD_PASSWORD;
 pub use database::TestDb;
+pub use forms::PublishedForm;
 pub use receiver::{ReceivedRequest, Receiver};
 pub use s3::{s3_server, S3Server};
 pub use server::TestServer;

@@ -22,7 +22,9 @@ pub fn free_port() -> u16 {
 }
 
 fn signal(pid: u32, name: &str) {
-    let status = Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).status();
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status();
     assert!(status.is_ok_and(|s| s.success()), "kill -{name} {pid}");
 }
 
@@ -37,7 +39,11 @@ fn wait_for_port(port: u16, up: bool, within: Duration) {
         if open == up {
             return;
         }
-        assert!(Instant::now() < deadline, "port {port} did not become {}", if up { "open" } else { "closed" });
+        assert!(
+            Instant::now() < deadline,
+            "port {port} did not become {}",
+            if up { "open" } else { "closed" }
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -66,7 +72,16 @@ impl PrivateRedis {
     /// Starts the server again on the same port (after [`stop`](Self::stop)).
     pub fn restart(&mut self) -> bool {
         let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();
@@ -134,17 +149,25 @@ impl PrivatePostgres {
     /// Makes and starts a cluster, or `None` when `initdb` is not there.
     pub fn start() -> Option<Self> {
         let dir = tempfile::tempdir().ok()?;
-        let as_postgres = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        let as_postgres = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
         let pg = Self {
             port: free_port(),
             dir,
             as_postgres,
         };
         if as_postgres {
-            let _ = Command::new("chown").args(["-R", "postgres", &pg.dir.path().display().to_string()]).status();
+            let _ = Command::new("chown")
+                .args(["-R", "postgres", &pg.dir.path().display().to_string()])
+                .status();
         }
         let data = pg.data().display().to_string();
-        let made = pg.run(&pg_bin("initdb"), &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"]);
+        let made = pg.run(
+            &pg_bin("initdb"),
+            &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"],
+        );
         if !made {
             return None;
         }
@@ -186,7 +209,10 @@ impl PrivatePostgres {
         );
         let log = self.dir.path().join("log").display().to_string();
         assert!(
-            self.run(&pg_bin("pg_ctl"), &["-D", &data, "-o", &options, "-l", &log, "-w", "start"]),
+            self.run(
+                &pg_bin("pg_ctl"),
+                &["-D", &data, "-o", &options, "-l", &log, "-w", "start"]
+            ),
             "pg_ctl start"
         );
     }
@@ -195,7 +221,10 @@ impl PrivatePostgres {
     /// connections are refused.
     pub fn stop(&self) {
         let data = self.data().display().to_string();
-        assert!(self.run(&pg_bin("pg_ctl"), &["-D", &data, "-m", "fast", "-w", "stop"]), "pg_ctl stop");
+        assert!(
+            self.run(&pg_bin("pg_ctl"), &["-D", &data, "-m", "fast", "-w", "stop"]),
+            "pg_ctl stop"
+        );
     }
 
     fn pids(&self) -> Vec<u32> {
@@ -207,7 +236,11 @@ impl PrivatePostgres {
         };
         let mut pids = vec![main];
         if let Ok(out) = Command::new("pgrep").args(["-P", &main.to_string()]).output() {
-            pids.extend(String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().parse::<u32>().ok()));
+            pids.extend(
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .filter_map(|l| l.trim().parse::<u32>().ok()),
+            );
         }
         pids
     }

@@ -75,8 +75,14 @@ async fn a_connection_that_sends_nothing_is_closed_at_the_header_read_timeout() 
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     let (text, closed) = read_until_closed(&mut stream, Duration::from_secs(5)).await;
     let closed = closed.expect("closed by the server");
-    assert!(closed >= Duration::from_millis(900), "not before the timeout: {closed:?}");
-    assert!(text.is_empty(), "nothing was sent to a client that asked nothing: {text}");
+    assert!(
+        closed >= Duration::from_millis(900),
+        "not before the timeout: {closed:?}"
+    );
+    assert!(
+        text.is_empty(),
+        "nothing was sent to a client that asked nothing: {text}"
+    );
 }
 
 #[tokio::test]
@@ -98,7 +104,10 @@ async fn an_idle_keep_alive_connection_gets_the_keep_alive_clock_not_the_header_
     );
     let (_, closed) = read_until_closed(&mut stream, Duration::from_secs(6)).await;
     let closed = closed.expect("closed after the keep-alive timeout");
-    assert!(closed >= Duration::from_millis(2800), "not before the keep-alive timeout: {closed:?}");
+    assert!(
+        closed >= Duration::from_millis(2800),
+        "not before the keep-alive timeout: {closed:?}"
+    );
 }
 
 #[tokio::test]
@@ -106,7 +115,9 @@ async fn an_oversized_request_head_is_431() {
     let server = TestServer::spawn_with(Backend::Sqlite, |s| s.server.max_header_bytes = 8192).await;
     let big = "a".repeat(16 * 1024);
     let (status, _) = server
-        .raw(&format!("GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: {big}\r\nConnection: close\r\n\r\n"))
+        .raw(&format!(
+            "GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: {big}\r\nConnection: close\r\n\r\n"
+        ))
         .await;
     assert_eq!(status, 431);
     let (status, _) = server
@@ -145,13 +156,19 @@ async fn connections_over_the_cap_are_refused_at_once_and_admitted_again_later()
     let started = Instant::now();
     let (text, closed) = read_until_closed(&mut extra, Duration::from_secs(5)).await;
     assert!(closed.is_some(), "the fifth connection is closed, not queued");
-    assert!(started.elapsed() < Duration::from_secs(1), "refused at once: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "refused at once: {:?}",
+        started.elapsed()
+    );
     assert!(text.starts_with("HTTP/1.1 503"), "{text}");
     assert!(text.to_ascii_lowercase().contains("retry-after: 1"), "{text}");
     drop(held);
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let (status, _) = server.raw("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await;
+        let (status, _) = server
+            .raw("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await;
         if status == 200 {
             break;
         }
@@ -181,7 +198,10 @@ async fn requests_over_the_in_flight_cap_are_shed_but_health_checks_never_are() 
         if response.status() == 503 {
             break response;
         }
-        assert!(Instant::now() < deadline, "a third request is shed while two are in flight");
+        assert!(
+            Instant::now() < deadline,
+            "a third request is shed while two are in flight"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(shed.headers()["retry-after"], "1");

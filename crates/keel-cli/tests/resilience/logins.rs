@@ -49,7 +49,10 @@ async fn a_burst_of_wrong_passwords_is_verified_no_more_often_than_the_limit(bac
     let verified = statuses.iter().filter(|s| **s == 401).count();
     let refused = statuses.iter().filter(|s| **s == 429).count();
     assert_eq!(verified + refused, 40, "only 401 and 429: {statuses:?}");
-    assert!(verified <= 10, "at most the limit (10) is checked against the hash, got {verified}");
+    assert!(
+        verified <= 10,
+        "at most the limit (10) is checked against the hash, got {verified}"
+    );
     assert!(
         server.core.hashing.runs() - hashes_before <= 10,
         "password verifications: {}",
@@ -74,7 +77,11 @@ async fn a_throttled_login_costs_no_password_hash(backend: Backend) {
     }
     assert_eq!(&statuses[..5], &[401; 5], "{statuses:?}");
     assert_eq!(&statuses[5..], &[429; 7], "{statuses:?}");
-    assert_eq!(server.core.hashing.runs() - before, 5, "the 7 refused attempts hashed nothing");
+    assert_eq!(
+        server.core.hashing.runs() - before,
+        5,
+        "the 7 refused attempts hashed nothing"
+    );
 }
 
 async fn right_logins_do_not_use_up_the_address_allowance(backend: Backend) {

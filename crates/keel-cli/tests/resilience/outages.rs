@@ -43,12 +43,6 @@ async fn wait_for_cache(server: &TestServer, want: &str, within: Duration) -> Du
     }
 }
 
-async fn public_form(server: &TestServer, slug: &str) -> Value {
-    let response = reqwest::get(server.url(&format!("/api/public/forms/{slug}"))).await.unwrap();
-    assert_eq!(response.status(), 200, "the public form is served from the database");
-    response.json().await.unwrap()
-}
-
 async fn the_site_rides_out_a_refused_and_a_frozen_redis(backend: Backend) {
     let Some(mut redis) = private_redis() else {
         return;
@@ -70,7 +64,7 @@ async fn the_site_rides_out_a_refused_and_a_frozen_redis(backend: Backend) {
     // opens the breaker; after that nothing waits for Redis.
     redis.freeze();
     for _ in 0..5 {
-        public_form(&server, &slug).await;
+        server.public_form(&slug).await;
     }
     wait_for_cache(&server, "degraded", Duration::from_secs(3)).await;
     let statuses: Vec<u16> = {
@@ -88,25 +82,35 @@ async fn the_site_rides_out_a_refused_and_a_frozen_redis(backend: Backend) {
     // An invalidation made during the outage is replayed on the way back:
     // the cached copy (accepting) must not come back once Redis does.
     let closed = server
-        .send_json(reqwest::Method::PATCH, &format!("/api/forms/{id}"), &json!({"accepting_responses": false}))
+        .send_json(
+            reqwest::Method::PATCH,
+            &format!("/api/forms/{id}"),
+            &json!({"accepting_responses": false}),
+        )
         .await;
     assert_eq!(closed.status(), 200);
     redis.thaw();
     let back = wait_for_cache(&server, "ok", Duration::from_secs(4)).await;
-    assert!(back <= Duration::from_millis(2500), "cache used again within 2 s of its return: {back:?}");
+    assert!(
+        back <= Duration::from_millis(2500),
+        "cache used again within 2 s of its return: {back:?}"
+    );
     assert_eq!(
-        public_form(&server, &slug).await["accepting_responses"],
+        server.public_form(&slug).await["accepting_responses"],
         false,
         "the outage's invalidation reached Redis before it was used again"
     );
 
     // Refused: the server is gone.
     redis.stop();
-    public_form(&server, &slug).await;
+    server.public_form(&slug).await;
     wait_for_cache(&server, "degraded", Duration::from_secs(3)).await;
     assert!(redis.restart(), "redis-server starts again");
     let back = wait_for_cache(&server, "ok", Duration::from_secs(4)).await;
-    assert!(back <= Duration::from_millis(2500), "cache used again within 2 s of its return: {back:?}");
+    assert!(
+        back <= Duration::from_millis(2500),
+        "cache used again within 2 s of its return: {back:?}"
+    );
 }
 
 /// Runs `clients` loops of submissions and owner reads until `stop`.
@@ -134,7 +138,11 @@ fn mixed_load(
                                 retry_after: r.headers().contains_key("retry-after"),
                                 id: None,
                             },
-                            Err(_) => Outcome { status: 0, retry_after: false, id: None },
+                            Err(_) => Outcome {
+                                status: 0,
+                                retry_after: false,
+                                id: None,
+                            },
                         }
                     };
                     outcomes.lock().unwrap().push(outcome);
@@ -148,7 +156,10 @@ fn mixed_load(
 async fn wait_ready(server: &TestServer, within: Duration) -> Duration {
     let start = Instant::now();
     while readiness(server).await.0 != 200 {
-        assert!(start.elapsed() < within, "not ready {within:?} after the database came back");
+        assert!(
+            start.elapsed() < within,
+            "not ready {within:?} after the database came back"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     start.elapsed()
@@ -230,7 +241,11 @@ async fn a_postgres_restart_and_stall_under_load_lose_no_acknowledged_submission
         .fetch_one(pool)
         .await
         .unwrap();
-    assert_eq!(stored as usize, acknowledged.len(), "every submission answered 201 is stored");
+    assert_eq!(
+        stored as usize,
+        acknowledged.len(),
+        "every submission answered 201 is stored"
+    );
 }
 
 #[tokio::test]
@@ -269,15 +284,20 @@ async fn a_sqlite_file_locked_by_another_process_gives_503_then_recovers() {
     .await
     .unwrap();
     let locked = submit(&visitor, &server, &slug, &token).await;
-    assert_eq!(locked.status, 503, "a locked database is unavailable, not an error: {locked:?}");
+    assert_eq!(
+        locked.status, 503,
+        "a locked database is unavailable, not an error: {locked:?}"
+    );
     assert!(locked.retry_after);
-    public_form_ok(&server, &slug).await;
+    server.public_form(&slug).await; // reads go on while writes wait
     let mut locker = locker;
-    tokio::task::spawn_blocking(move || locker.wait()).await.unwrap().unwrap();
-    assert_eq!(submit(&visitor, &server, &slug, &token).await.status, 201, "recovers once released");
-}
-
-async fn public_form_ok(server: &TestServer, slug: &str) {
-    let response = reqwest::get(server.url(&format!("/api/public/forms/{slug}"))).await.unwrap();
-    assert_eq!(response.status(), 200, "reads go on while writes wait");
+    tokio::task::spawn_blocking(move || locker.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        submit(&visitor, &server, &slug, &token).await.status,
+        201,
+        "recovers once released"
+    );
 }

@@ -24,8 +24,8 @@ use crate::core::Core;
 use crate::http::extract::ApiJson;
 use crate::http::{FieldError, Problem};
 use crate::security::client_ip::ClientIp;
-use crate::security::sessions::{SessionRecord, COOKIE_NAME};
 use crate::security::hash_gate::{Busy, HashGate};
+use crate::security::sessions::{SessionRecord, COOKIE_NAME};
 use crate::security::throttle::{RetryAfter, Throttle};
 use crate::security::{cookies, csrf, passwords, Policy};
 

@@ -129,11 +129,9 @@ impl Cache {
     pub fn connect(settings: &CacheSettings) -> Result<Self, CacheError> {
         let backend = match &settings.backend {
             CacheBackendKind::Memory => Backend::Memory(memory::MemoryCache::new()),
-            CacheBackendKind::Redis(url) => {
-                Backend::Redis(breaker::GuardedRedis::new(redis_backend::RedisCache::new(
-                    crate::settings::expose(url),
-                )?))
-            }
+            CacheBackendKind::Redis(url) => Backend::Redis(breaker::GuardedRedis::new(redis_backend::RedisCache::new(
+                crate::settings::expose(url),
+            )?)),
         };
         Ok(Self {
             backend: std::sync::Arc::new(backend),

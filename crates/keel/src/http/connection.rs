@@ -177,7 +177,10 @@ pub(super) async fn serve_connection(
     mut stop: watch::Receiver<bool>,
 ) {
     let activity = Arc::new(Activity::new());
-    let socket = WatchedSocket { tcp, activity: activity.clone() };
+    let socket = WatchedSocket {
+        tcp,
+        activity: activity.clone(),
+    };
     let service_activity = activity.clone();
     let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));

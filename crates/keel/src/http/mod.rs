@@ -2,9 +2,9 @@
 //! one ordered middleware stack, the `Problem` error type and the
 //! operational endpoints.
 
+mod connection;
 pub mod error_pages;
 mod errors;
-mod connection;
 pub mod extract;
 pub mod observe;
 pub mod openapi;
