@@ -4,7 +4,7 @@
 //! junk from one of them must not use up everyone's budget.
 
 use keel_testkit::{on_both_backends, Backend, TestServer};
-use serde_json::{json, Value};
+use serde_json::json;
 
 on_both_backends!(junk_posts_do_not_use_up_the_submission_budget);
 
