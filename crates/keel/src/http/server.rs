@@ -8,7 +8,7 @@
 //! 3. in-flight requests finish; idle keep-alive connections are closed;
 //! 4. after `drain_timeout` whatever is still running is abandoned.
 //!
-//! Each connection is served by [`super::connection`] (its clocks: header
+//! Each connection is served by `http::connection` (its clocks: header
 //! read and keep-alive timeouts). At most `KEEL_MAX_CONNECTIONS` are open at
 //! once; one more is answered 503 at once and closed, never queued.
 
