@@ -7,14 +7,17 @@
 //! |---|---|---|
 //! | waiting for a first request (nothing read yet) | `KEEL_HEADER_READ_TIMEOUT` from accept | closed |
 //! | reading a request head (some bytes read, no request yet) | `KEEL_HEADER_READ_TIMEOUT` from the first byte | closed |
-//! | idle between requests (keep-alive) | `KEEL_KEEPALIVE_TIMEOUT` from the last response | closed |
-//! | a request in flight | none here: `KEEL_REQUEST_TIMEOUT` answers 503 | — |
+//! | idle between requests (keep-alive), or a response body the client stopped reading | `KEEL_KEEPALIVE_TIMEOUT` from the last response head or the last byte written | closed |
+//! | a request in its handler | none here: `KEEL_REQUEST_TIMEOUT` answers 503 | — |
 //!
 //! hyper's own header timer cannot tell a slow head from an idle
 //! keep-alive connection (it restarts for every head), so the clocks live
-//! here: the socket wrapper notes the first byte of a head, the service
-//! wrapper notes a request's start and its response's end, and the
-//! connection's task sleeps until the nearest deadline.
+//! here: the socket wrapper notes the first byte of a head and every
+//! write, the service wrapper notes when a handler starts and when its
+//! response head is ready, and the connection's task sleeps until the
+//! nearest deadline. A response body that keeps moving (a large download,
+//! a CSV export) keeps the connection; one that a client stopped reading
+//! for the keep-alive timeout does not.
 
 use std::net::SocketAddr;
 use std::pin::{pin, Pin};
@@ -26,8 +29,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::Router;
-use bytes::Bytes;
-use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
+use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -45,10 +47,12 @@ pub(super) struct Clocks {
 /// What the socket and the service tell the connection's task.
 struct Activity {
     start: Instant,
-    /// Requests whose response has not been sent in full.
+    /// Requests in their handler.
     in_flight: AtomicU32,
-    /// Responses sent on this connection.
+    /// Responses made on this connection.
     served: AtomicU64,
+    /// Milliseconds after `start` of the last write to the socket.
+    last_write: AtomicU64,
     /// Milliseconds after `start` (plus one) of the first byte of the head
     /// being read; 0 while none is.
     head_started: AtomicU64,
@@ -64,6 +68,7 @@ impl Activity {
             start: Instant::now(),
             in_flight: AtomicU32::new(0),
             served: AtomicU64::new(0),
+            last_write: AtomicU64::new(0),
             head_started: AtomicU64::new(0),
             idle_since: AtomicU64::new(0),
             changed: Notify::new(),
@@ -86,7 +91,11 @@ impl Activity {
         self.head_started.store(0, Ordering::Relaxed);
     }
 
-    fn response_sent(&self) {
+    fn wrote(&self) {
+        self.last_write.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    fn response_ready(&self) {
         self.idle_since.store(self.now_ms(), Ordering::Relaxed);
         self.served.fetch_add(1, Ordering::Relaxed);
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
@@ -104,7 +113,11 @@ impl Activity {
         } else if self.served.load(Ordering::Relaxed) == 0 {
             as_ms(clocks.header_read)
         } else {
-            self.idle_since.load(Ordering::Relaxed) + as_ms(clocks.keepalive)
+            let last = self
+                .idle_since
+                .load(Ordering::Relaxed)
+                .max(self.last_write.load(Ordering::Relaxed));
+            last + as_ms(clocks.keepalive)
         };
         Some(self.start + Duration::from_millis(after_ms))
     }
@@ -133,7 +146,11 @@ impl AsyncRead for WatchedSocket {
 
 impl AsyncWrite for WatchedSocket {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.tcp).poll_write(cx, buf)
+        let result = Pin::new(&mut self.tcp).poll_write(cx, buf);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.wrote();
+        }
+        result
     }
 
     fn poll_write_vectored(
@@ -141,7 +158,11 @@ impl AsyncWrite for WatchedSocket {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs)
+        let result = Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.wrote();
+        }
+        result
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -157,12 +178,13 @@ impl AsyncWrite for WatchedSocket {
     }
 }
 
-/// Notes the end of a response when hyper has sent (or dropped) its body.
-struct SentGuard(Arc<Activity>);
+/// Notes the end of a handler: its response head is ready, or the
+/// request was dropped (the client went away).
+struct HandlerGuard(Arc<Activity>);
 
-impl Drop for SentGuard {
+impl Drop for HandlerGuard {
     fn drop(&mut self) {
-        self.0.response_sent();
+        self.0.response_ready();
     }
 }
 
@@ -185,11 +207,12 @@ pub(super) async fn serve_connection(
     let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
         service_activity.request_started();
-        let guard = SentGuard(service_activity.clone());
+        let guard = HandlerGuard(service_activity.clone());
         let router = router.clone();
         async move {
-            let response = router.oneshot(request.map(Body::new)).await?;
-            Ok::<_, std::convert::Infallible>(response.map(|body| Body::new(Guarded { body, _guard: guard })))
+            let response = router.oneshot(request.map(Body::new)).await;
+            drop(guard);
+            response
         }
     });
     let mut conn = pin!(http.serve_connection(TokioIo::new(socket), service));
@@ -221,31 +244,5 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
-    }
-}
-
-/// A response body that keeps its [`SentGuard`] until hyper drops it.
-struct Guarded {
-    body: Body,
-    _guard: SentGuard,
-}
-
-impl HttpBody for Guarded {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
     }
 }
