@@ -106,30 +106,20 @@ async fn signups_are_throttled_per_address_before_hashing(backend: Backend) {
         }
     })
     .await;
+    let signup = |email: String| {
+        let server = &server;
+        async move {
+            let body = json!({"email": email, "password": GOOD_PASSWORD});
+            server
+                .send_json_with(&server.new_client(), reqwest::Method::POST, "/api/auth/signup", &body)
+                .await
+        }
+    };
     for i in 0..2 {
-        let client = server.new_client();
-        let token = server.csrf_token_for(&client).await;
-        let response = client
-            .post(server.url("/api/auth/signup"))
-            .header("x-csrftoken", token)
-            .header("origin", server.origin())
-            .json(&json!({"email": format!("new{i}@example.com"), "password": GOOD_PASSWORD}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
+        assert_eq!(signup(format!("new{i}@example.com")).await.status(), 201);
     }
     let before = server.core.hashing.runs();
-    let client = server.new_client();
-    let token = server.csrf_token_for(&client).await;
-    let response = client
-        .post(server.url("/api/auth/signup"))
-        .header("x-csrftoken", token)
-        .header("origin", server.origin())
-        .json(&json!({"email": "third@example.com", "password": GOOD_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
+    let response = signup("third@example.com".to_owned()).await;
     assert_eq!(response.status(), 429);
     assert!(response.headers().contains_key("retry-after"));
     assert_eq!(server.core.hashing.runs(), before, "a refused signup hashes nothing");
