@@ -106,10 +106,12 @@ async fn the_site_rides_out_a_refused_and_a_frozen_redis(backend: Backend) {
     server.public_form(&slug).await;
     wait_for_cache(&server, "degraded", Duration::from_secs(3)).await;
     assert!(redis.restart(), "redis-server starts again");
-    let back = wait_for_cache(&server, "ok", Duration::from_secs(4)).await;
+    // A second trip within a minute of the first recovery keeps the cache
+    // skipped for at least 2 s (a flapping Redis is not retried at once).
+    let back = wait_for_cache(&server, "ok", Duration::from_secs(6)).await;
     assert!(
-        back <= Duration::from_millis(2500),
-        "cache used again within 2 s of its return: {back:?}"
+        back <= Duration::from_millis(3500),
+        "cache used again soon after its return: {back:?}"
     );
 }
 
