@@ -5,8 +5,12 @@
 
 #[path = "resilience/connections.rs"]
 mod connections;
+#[path = "resilience/downloads.rs"]
+mod downloads;
 #[path = "resilience/logins.rs"]
 mod logins;
+#[path = "media/mod.rs"]
+mod media;
 #[path = "resilience/outages.rs"]
 mod outages;
 

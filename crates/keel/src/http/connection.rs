@@ -58,7 +58,8 @@ struct Activity {
     head_started: AtomicU64,
     /// Milliseconds after `start` when the last response was sent.
     idle_since: AtomicU64,
-    /// Wakes the task when a head starts (its deadline may be nearer).
+    /// Wakes the task when a head starts or a handler ends (its deadline
+    /// changed: nearer, or back from none).
     changed: Notify,
 }
 
@@ -99,6 +100,8 @@ impl Activity {
         self.idle_since.store(self.now_ms(), Ordering::Relaxed);
         self.served.fetch_add(1, Ordering::Relaxed);
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        // The connection's clock starts again: wake its task to re-read it.
+        self.changed.notify_one();
     }
 
     /// When the connection must be closed unless something happens first;
