@@ -10,6 +10,7 @@
 pub mod catalog;
 pub mod parse;
 mod sections;
+mod server;
 pub mod sources;
 
 use std::collections::BTreeMap;
@@ -18,6 +19,7 @@ use std::path::PathBuf;
 
 pub use parse::Rate;
 pub use sections::*;
+pub use server::ServerSettings;
 pub use sources::{LoadInput, Source};
 
 use catalog::Sensitivity;

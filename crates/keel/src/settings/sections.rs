@@ -3,7 +3,6 @@
 //! own section.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -159,42 +158,8 @@ pub struct OutboxSettings {
     pub webhook_allow_private: bool,
 }
 
-/// The server process.
-#[derive(Debug, Clone)]
-pub struct ServerSettings {
-    pub metrics_bind: Option<SocketAddr>,
-    pub shutdown_timeout: Duration,
-    pub request_timeout: Duration,
-    /// The timeout of requests with a multipart body (file uploads).
-    pub upload_timeout: Duration,
-    /// How long a non-upload request body may take to arrive (408).
-    pub body_read_timeout: Duration,
-    /// How long a request head may take, from its first byte or the accept.
-    pub header_read_timeout: Duration,
-    /// How long an idle keep-alive connection stays open.
-    pub keepalive_timeout: Duration,
-    /// The largest request head (431 above it).
-    pub max_header_bytes: usize,
-    /// Open connections at most; `None`: from the file-descriptor limit.
-    pub max_connections: Option<usize>,
-    /// Requests handled at once; above it they are shed (503).
-    pub max_concurrent_requests: usize,
-}
-
-impl ServerSettings {
-    /// `KEEL_MAX_CONNECTIONS`, with `auto` resolved: three quarters of the
-    /// process's file-descriptor limit (raised to its hard limit first), the
-    /// rest left for the database, the cache, logs and media.
-    pub fn max_connections(&self) -> usize {
-        self.max_connections.unwrap_or_else(|| {
-            let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
-            usize::try_from(limit / 4 * 3).unwrap_or(usize::MAX).max(16)
-        })
-    }
-}
-
 /// Typed access to the resolved raw map; every error names the variable.
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     values: &'a BTreeMap<&'static str, Raw>,
 }
 
@@ -203,7 +168,11 @@ impl Reader<'_> {
         self.values.get(name)
     }
 
-    fn get<T>(&self, name: &'static str, parse: impl FnOnce(&str) -> Result<T, String>) -> Result<T, SettingsError> {
+    pub(super) fn get<T>(
+        &self,
+        name: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<T, SettingsError> {
         let raw = self.raw(name).ok_or_else(|| SettingsError::Invalid {
             name: name.to_owned(),
             origin: "settings".to_owned(),
@@ -213,7 +182,7 @@ impl Reader<'_> {
     }
 
     /// Unset and the empty string both read as `None`.
-    fn optional<T>(
+    pub(super) fn optional<T>(
         &self,
         name: &'static str,
         parse: impl FnOnce(&str) -> Result<T, String>,
@@ -238,7 +207,7 @@ impl Reader<'_> {
         self.get(name, parse::boolean)
     }
 
-    fn seconds(&self, name: &'static str) -> Result<Duration, SettingsError> {
+    pub(super) fn seconds(&self, name: &'static str) -> Result<Duration, SettingsError> {
         self.get(name, parse::duration)
     }
 }
@@ -371,39 +340,14 @@ pub(super) fn build(mut resolved: Resolved, cwd: &Path) -> Result<Settings, Sett
             max_attempts: r.get("KEEL_OUTBOX_MAX_ATTEMPTS", |s| parse::integer(s, 1, 100))? as u32,
             webhook_allow_private: r.boolean("KEEL_WEBHOOK_ALLOW_PRIVATE")?,
         },
-        server: server_settings(&r)?,
+        server: super::server::server_settings(&r)?,
         unknown_variables: resolved.unknown,
         shown,
     };
     Ok(settings)
 }
 
-fn server_settings(r: &Reader<'_>) -> Result<ServerSettings, SettingsError> {
-    let max_connections = r.get("KEEL_MAX_CONNECTIONS", |s| match s.trim() {
-        "auto" => Ok(None),
-        other => parse::integer(other, 1, 1_000_000).map(|n| Some(n as usize)),
-    })?;
-    Ok(ServerSettings {
-        metrics_bind: r.optional("KEEL_METRICS_BIND", parse::socket_addr)?,
-        shutdown_timeout: r.seconds("KEEL_SHUTDOWN_TIMEOUT")?,
-        request_timeout: r.get("KEEL_REQUEST_TIMEOUT", positive_duration)?,
-        upload_timeout: r.get("KEEL_UPLOAD_TIMEOUT", positive_duration)?,
-        body_read_timeout: r.get("KEEL_BODY_READ_TIMEOUT", positive_duration)?,
-        header_read_timeout: r.get("KEEL_HEADER_READ_TIMEOUT", positive_duration)?,
-        keepalive_timeout: r.get("KEEL_KEEPALIVE_TIMEOUT", positive_duration)?,
-        max_header_bytes: r.get("KEEL_MAX_HEADER_BYTES", |s| {
-            let n = parse::byte_size(s)?;
-            if !(1024..=16 << 20).contains(&n) {
-                return Err("must be between 1KiB and 16MiB".to_owned());
-            }
-            Ok(n as usize)
-        })?,
-        max_connections,
-        max_concurrent_requests: r.get("KEEL_MAX_CONCURRENT_REQUESTS", |s| parse::integer(s, 1, 1_000_000))? as usize,
-    })
-}
-
-fn positive_duration(s: &str) -> Result<Duration, String> {
+pub(super) fn positive_duration(s: &str) -> Result<Duration, String> {
     let d = parse::duration(s)?;
     if d.is_zero() {
         return Err("must be at least 1 second".to_owned());
