@@ -213,12 +213,7 @@ async fn public_submission_is_stored_and_listed(backend: Backend) {
     assert_eq!(again.status(), 201, "a token is reusable within its age");
 
     let id = form["id"].as_str().unwrap();
-    let list: Value = server
-        .get(&format!("/api/forms/{id}/responses"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = server.responses(id).await;
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
     assert_eq!(items[1]["id"], created["id"], "newest first");
@@ -319,12 +314,7 @@ async fn submissions_are_validated_per_field_and_unknown_fields_refused(backend:
         .unwrap();
     assert_eq!(text.status(), 415);
     let id = form["id"].as_str().unwrap();
-    let list: Value = server
-        .get(&format!("/api/forms/{id}/responses"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = server.responses(id).await;
     assert!(list["items"].as_array().unwrap().is_empty(), "nothing was stored");
 }
 
@@ -395,12 +385,7 @@ async fn tokens_honeypot_closed_forms_and_rate_limits(backend: Backend) {
     let problem: Value = refused.json().await.unwrap();
     assert!(problem["detail"].as_str().unwrap().contains("not accepting"));
 
-    let list: Value = server
-        .get(&format!("/api/forms/{id}/responses"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = server.responses(id).await;
     assert!(
         list["items"].as_array().unwrap().is_empty(),
         "the bot's submission was not stored"

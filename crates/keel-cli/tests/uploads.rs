@@ -37,12 +37,7 @@ async fn submit_png(server: &TestServer, id: &str, slug: &str, token: &str, byte
     ];
     let response = submit(server, slug, &parts).await;
     assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
-    let list: Value = server
-        .get(&format!("/api/forms/{id}/responses"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = server.responses(id).await;
     let item = &list["items"][0];
     (item["id"].as_str().unwrap().to_owned(), item["files"][0].clone())
 }
@@ -356,12 +351,7 @@ async fn a_slow_upload_has_the_upload_timeout_not_the_request_timeout(backend: B
     .await;
     let (id, slug, token) = owner_with_upload_form(&server).await;
     assert_eq!(trickle_upload(&server, &slug, &token).await, 201);
-    let list: Value = server
-        .get(&format!("/api/forms/{id}/responses"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = server.responses(&id).await;
     assert_eq!(list["items"][0]["files"][0]["size"], 64 * 1024);
 
     let strict = TestServer::spawn_with(backend, |s| {

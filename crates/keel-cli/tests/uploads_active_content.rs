@@ -139,12 +139,7 @@ async fn stored_files_get_the_extension_of_their_sniffed_type(backend: Backend) 
     }
     let response = submit(&server, &slug, &parts).await;
     assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
-    let list: Value = server
-        .get(&format!("/api/forms/{id}/responses"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = server.responses(&id).await;
     let item = &list["items"][0];
     let files = item["files"].as_array().unwrap();
     for (_, _, _, expected, why) in cases {

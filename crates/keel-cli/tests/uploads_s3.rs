@@ -7,7 +7,7 @@ mod media;
 
 use keel_testkit::{Backend, S3Server, TestServer};
 use media::{assert_nothing_left, file, owner_with_upload_form, pdf, png, submit, Part};
-use serde_json::{json, Value};
+use serde_json::json;
 
 async fn server_on(s3: &S3Server) -> TestServer {
     TestServer::spawn_with(Backend::Sqlite, |s| {
@@ -44,12 +44,7 @@ async fn uploads_are_stored_in_s3_and_downloaded_with_ranges() {
         "under the prefix: {keys:?}"
     );
 
-    let list: Value = server
-        .get(&format!("/api/forms/{id}/responses"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = server.responses(&id).await;
     let rid = list["items"][0]["id"].as_str().unwrap();
     for (listed, bytes) in list["items"][0]["files"]
         .as_array()

@@ -55,3 +55,13 @@ impl TestServer {
             .expect("POST a submission")
     }
 }
+
+impl TestServer {
+    /// The first page of a form's responses, as its owner (the server's
+    /// client) sees them (200 asserted).
+    pub async fn responses(&self, form_id: &str) -> Value {
+        let response = self.get(&format!("/api/forms/{form_id}/responses")).await;
+        assert_eq!(response.status(), 200, "the owner lists the responses");
+        response.json().await.expect("a JSON page of responses")
+    }
+}

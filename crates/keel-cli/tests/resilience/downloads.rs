@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use keel_testkit::{Backend, TestServer};
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -35,12 +35,7 @@ async fn uploaded_file(server: &TestServer) -> (String, String) {
     ];
     let response = submit(server, &form.slug, &parts).await;
     assert_eq!(response.status(), 201);
-    let list: Value = server
-        .get(&format!("/api/forms/{}/responses", form.id))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = server.responses(&form.id).await;
     let item = &list["items"][0];
     let path = format!(
         "/api/forms/{}/responses/{}/files/{}",
