@@ -206,7 +206,9 @@ async fn login(
     let by_account = state.by_account.hit(&account).await;
     let by_address = state.by_address.hit(&address).await;
     if let Err(retry) = by_account.and(by_address) {
-        tracing::warn!(client.address = %address, "login refused: too many failed attempts");
+        // The access log has the 429; a warning each would let a flood
+        // write the log as fast as it sends.
+        tracing::debug!(client.address = %address, "login refused: too many failed attempts");
         return Err(rate_limited(retry));
     }
 

@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use hyper_util::rt::TokioTimer;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
@@ -52,8 +51,10 @@ pub async fn serve(
     let max_connections = settings.max_connections();
     let permits = Arc::new(Semaphore::new(max_connections));
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .max_header_size(settings.max_header_bytes)
+    // No hyper timer: the connection clocks are ours (`http::connection`).
+    // With one, hyper's own 30 s header timeout would also cut idle
+    // keep-alive connections, below `KEEL_KEEPALIVE_TIMEOUT`.
+    http.max_header_size(settings.max_header_bytes)
         .max_buf_size(settings.max_header_bytes.max(8192) + 16 * 1024);
     let http = Arc::new(http);
     let clocks = Clocks {
