@@ -13,7 +13,8 @@
 //! build). Async callers must run them under `tokio::task::spawn_blocking`,
 //! never directly on a runtime worker thread.
 //!
-//! The rules a new password must pass live in [`validation`].
+//! The rules a new password must pass live in `passwords/validation.rs`
+//! ([`validate_password`]).
 
 use std::sync::LazyLock;
 
