@@ -57,7 +57,7 @@ fn main() -> ExitCode {
     if let Command::Secret(command) = &cli.command {
         return commands::secret::run(command);
     }
-    let settings = match keel::Settings::load() {
+    let settings = match keel_cli::site().load_settings() {
         Ok(settings) => settings,
         Err(err) => {
             eprintln!("keel: {err}");

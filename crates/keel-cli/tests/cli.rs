@@ -120,7 +120,7 @@ fn settings_show_prints_sources_and_never_secrets() {
     assert!(!stdout.contains("KEEL_SHUTDOWN_TIMEOUT"), "defaults only with --all");
 
     let all = text(&run(dir.path(), &["settings", "show", "--all"], &env).stdout);
-    for spec in keel::settings::catalog::CATALOG {
+    for spec in keel::settings::catalog::CORE {
         assert!(all.contains(spec.name), "--all lists {}", spec.name);
     }
     assert!(all.contains("# default (dev)"), "defaults name their profile");
@@ -191,6 +191,36 @@ fn check_exit_code_follows_the_fail_level_and_json_is_parseable() {
     let out = run(fresh.path(), &["check"], &[]);
     assert_eq!(out.status.code(), Some(1), "unapplied migrations are an error");
     assert!(text(&out.stdout).contains("keel.db.E002"));
+}
+
+#[test]
+fn check_list_names_every_declared_check_once_and_every_reported_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["check", "--list"], &[]);
+    assert!(out.status.success());
+    let listed: Vec<String> = text(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().filter(|id| id.starts_with("keel.")))
+        .map(str::to_owned)
+        .collect();
+    let unique: std::collections::BTreeSet<&String> = listed.iter().collect();
+    assert_eq!(unique.len(), listed.len(), "no id is listed twice");
+    for check in keel::checks::registry::ALL {
+        assert!(listed.contains(&check.id.to_owned()), "{} is listed", check.id);
+    }
+    // A misconfigured prod site reports many findings; each is listed.
+    let env = [
+        ("KEEL_ENV", "prod"),
+        ("KEEL_SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto: https"),
+    ];
+    let out = run(dir.path(), &["check", "--deploy", "--format", "json"], &env);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    let findings = doc["findings"].as_array().unwrap();
+    assert!(findings.len() > 5);
+    for finding in findings {
+        let id = finding["id"].as_str().unwrap().to_owned();
+        assert!(listed.contains(&id), "{id} is reported, so it is listed");
+    }
 }
 
 #[test]

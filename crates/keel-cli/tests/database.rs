@@ -7,7 +7,7 @@ use keel_testkit::{Backend, TestServer};
 
 #[tokio::test]
 async fn sqlite_runs_in_wal_mode_with_a_busy_timeout_and_foreign_keys() {
-    let server = TestServer::spawn(Backend::Sqlite).await;
+    let server = TestServer::spawn(keel_cli::site(), Backend::Sqlite).await;
     let keel::db::Db::Sqlite(pool, _) = &server.core.db else {
         panic!("a SQLite pool")
     };
@@ -26,7 +26,7 @@ async fn sqlite_runs_in_wal_mode_with_a_busy_timeout_and_foreign_keys() {
 
 #[tokio::test]
 async fn the_pool_takes_its_size_and_connection_lifetime_from_settings() {
-    let server = TestServer::spawn_with(Backend::Sqlite, |s| {
+    let server = TestServer::spawn_with(keel_cli::site(), Backend::Sqlite, |s| {
         s.database.max_connections = 3;
         s.database.conn_max_age = Duration::from_secs(42);
     })
@@ -43,7 +43,7 @@ async fn the_postgres_pool_takes_its_size_from_settings() {
     if !keel_testkit::services::postgres_available().await {
         return;
     }
-    let server = TestServer::spawn_with(Backend::Postgres, |s| s.database.max_connections = 4).await;
+    let server = TestServer::spawn_with(keel_cli::site(), Backend::Postgres, |s| s.database.max_connections = 4).await;
     let keel::db::Db::Postgres(pool) = &server.core.db else {
         panic!("a PostgreSQL pool")
     };
@@ -56,7 +56,7 @@ async fn the_postgres_pool_takes_its_size_from_settings() {
 /// second connection at once; the waiters then commit one by one, in order.
 #[tokio::test]
 async fn sqlite_writers_queue_without_holding_connections_readers_need() {
-    let server = TestServer::spawn_with(Backend::Sqlite, |s| s.database.max_connections = 2).await;
+    let server = TestServer::spawn_with(keel_cli::site(), Backend::Sqlite, |s| s.database.max_connections = 2).await;
     let db = server.core.db.clone();
     sqlx::query("CREATE TABLE queue_probe (n INTEGER NOT NULL)")
         .execute(match &db {
@@ -114,7 +114,7 @@ async fn an_idle_postgres_connection_the_server_dropped_is_replaced_before_use()
     if !keel_testkit::services::postgres_available().await {
         return;
     }
-    let server = TestServer::spawn_with(Backend::Postgres, |s| s.database.max_connections = 1).await;
+    let server = TestServer::spawn_with(keel_cli::site(), Backend::Postgres, |s| s.database.max_connections = 1).await;
     let db = keel::db::Db::connect(&server.core.settings.database).await.unwrap();
     db.ping().await.unwrap();
     let keel::db::Db::Postgres(pool) = &db else {

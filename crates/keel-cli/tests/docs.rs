@@ -16,7 +16,10 @@ fn readme_settings_reference_matches_the_catalog() {
     let readme = std::fs::read_to_string(&path).unwrap();
     let start = readme.find(START).expect("README has the reference start marker") + START.len();
     let end = readme.find(END).expect("README has the reference end marker");
-    let expected = keel::settings::catalog::reference_markdown();
+    let expected = keel_cli::site()
+        .catalog()
+        .expect("the catalog is consistent")
+        .reference_markdown();
     if readme[start..end] != expected {
         if std::env::var_os("KEEL_BLESS").is_some() {
             let updated = format!("{}{expected}{}", &readme[..start], &readme[end..]);

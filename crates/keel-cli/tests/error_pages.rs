@@ -4,6 +4,7 @@
 use axum::routing::get;
 use axum::Router;
 use keel::settings::Profile;
+use keel::Site;
 use keel::{App, Core};
 use keel_testkit::{Backend, TestServer};
 
@@ -27,7 +28,12 @@ async fn fail() -> &'static str {
 }
 
 async fn spawn(configure: impl FnOnce(&mut keel::Settings)) -> TestServer {
-    TestServer::spawn_apps(Backend::Sqlite, vec![Box::new(Failing)], configure).await
+    TestServer::spawn_with(
+        Site::new("Test", "A failing app.").with(Failing),
+        Backend::Sqlite,
+        configure,
+    )
+    .await
 }
 
 const LEAKS: &[&str] = &[

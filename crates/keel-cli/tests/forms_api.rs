@@ -1,6 +1,7 @@
 //! The forms service over HTTP on SQLite and PostgreSQL: the owner API,
 //! public fetch and submission, responses, CSV export, caching.
 
+use keel_forms::settings::FormsSettings;
 use keel_testkit::{on_both_backends, Backend, TestServer};
 use serde_json::{json, Value};
 
@@ -65,7 +66,7 @@ on_both_backends!(
 );
 
 async fn owners_create_read_list_update_and_delete_forms(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let form = owner_with_form(&server).await;
     let id = form["id"].as_str().unwrap();
     let slug = form["slug"].as_str().unwrap();
@@ -107,7 +108,7 @@ async fn owners_create_read_list_update_and_delete_forms(backend: Backend) {
 }
 
 async fn another_users_form_is_404(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let form = owner_with_form(&server).await;
     let id = form["id"].as_str().unwrap();
     let intruder = server.new_client();
@@ -145,7 +146,7 @@ async fn another_users_form_is_404(backend: Backend) {
 }
 
 async fn invalid_definitions_get_one_error_per_member(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     server.signup("owner@example.com").await;
     let response = server
         .post_json(
@@ -184,7 +185,7 @@ async fn invalid_definitions_get_one_error_per_member(backend: Backend) {
 }
 
 async fn public_submission_is_stored_and_listed(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let form = owner_with_form(&server).await;
     let slug = form["slug"].as_str().unwrap();
     let public = fetch_public(&server, slug).await;
@@ -256,7 +257,7 @@ async fn public_submission_is_stored_and_listed(backend: Backend) {
 }
 
 async fn submissions_are_validated_per_field_and_unknown_fields_refused(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let form = owner_with_form(&server).await;
     let slug = form["slug"].as_str().unwrap();
     let token = fetch_public(&server, slug).await["submission_token"]
@@ -319,11 +320,13 @@ async fn submissions_are_validated_per_field_and_unknown_fields_refused(backend:
 }
 
 async fn tokens_honeypot_closed_forms_and_rate_limits(backend: Backend) {
-    let server = TestServer::spawn_with(backend, |s| {
-        s.security.submission_rate = keel::settings::Rate {
-            count: 6,
-            period: std::time::Duration::from_secs(60),
-        };
+    let server = TestServer::spawn_with(keel_cli::site(), backend, |s| {
+        s.update_section(|f: &mut FormsSettings| {
+            f.submission_rate = keel::settings::Rate {
+                count: 6,
+                period: std::time::Duration::from_secs(60),
+            }
+        });
     })
     .await;
     let form = owner_with_form(&server).await;
@@ -414,7 +417,7 @@ async fn tokens_honeypot_closed_forms_and_rate_limits(backend: Backend) {
 }
 
 async fn pagination_stays_correct_while_responses_arrive(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let form = owner_with_form(&server).await;
     let (slug, id) = (form["slug"].as_str().unwrap(), form["id"].as_str().unwrap());
     let token = fetch_public(&server, slug).await["submission_token"]
@@ -490,7 +493,7 @@ async fn pagination_stays_correct_while_responses_arrive(backend: Backend) {
 }
 
 async fn csv_export_neutralises_formulas(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let form = owner_with_form(&server).await;
     let (slug, id) = (form["slug"].as_str().unwrap(), form["id"].as_str().unwrap());
     let token = fetch_public(&server, slug).await["submission_token"]
@@ -531,7 +534,7 @@ async fn csv_export_neutralises_formulas(backend: Backend) {
 }
 
 async fn public_form_is_cached_and_invalidated_on_update(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let form = owner_with_form(&server).await;
     let (slug, id) = (form["slug"].as_str().unwrap(), form["id"].as_str().unwrap());
     fetch_public(&server, slug).await;
@@ -560,7 +563,7 @@ async fn public_form_is_cached_and_invalidated_on_update(backend: Backend) {
 }
 
 async fn deleting_a_form_removes_its_responses(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let form = owner_with_form(&server).await;
     let (slug, id) = (form["slug"].as_str().unwrap(), form["id"].as_str().unwrap());
     let token = fetch_public(&server, slug).await["submission_token"]
@@ -592,7 +595,7 @@ async fn two_instances_sharing_redis_see_invalidations() {
         s.cache.backend = keel::settings::CacheBackendKind::Redis(redis.clone().into());
         s.cache.key_prefix = prefix.clone();
     };
-    let a = TestServer::spawn_with(Backend::Sqlite, shared.clone()).await;
+    let a = TestServer::spawn_with(keel_cli::site(), Backend::Sqlite, shared.clone()).await;
     let b = a.spawn_sharing(shared).await;
     let form = owner_with_form(&a).await;
     let (slug, id) = (form["slug"].as_str().unwrap(), form["id"].as_str().unwrap());
@@ -634,7 +637,7 @@ async fn two_instances_sharing_redis_see_invalidations() {
 /// a deleted. The submission b accepts against it is refused by the
 /// database (the form is gone): 404, nothing stored, no 500.
 async fn a_submission_against_a_stale_cached_form_is_404_and_stores_nothing(backend: Backend) {
-    let a = TestServer::spawn(backend).await;
+    let a = TestServer::spawn(keel_cli::site(), backend).await;
     let b = a.spawn_sharing(|_| {}).await;
     let form = owner_with_form(&a).await;
     let (slug, id) = (form["slug"].as_str().unwrap(), form["id"].as_str().unwrap());

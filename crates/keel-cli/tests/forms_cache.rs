@@ -8,6 +8,7 @@
 
 use keel::settings::{CacheBackendKind, Rate};
 use keel::Settings;
+use keel_forms::settings::FormsSettings;
 use keel_testkit::{on_both_backends, Backend, TestServer};
 use serde_json::{json, Value};
 
@@ -31,10 +32,12 @@ fn form_of_about(kib: usize) -> Value {
 }
 
 fn no_submission_limit(s: &mut Settings) {
-    s.security.submission_rate = Rate {
-        count: 1_000_000,
-        period: std::time::Duration::from_secs(60),
-    };
+    s.update_section(|f: &mut FormsSettings| {
+        f.submission_rate = Rate {
+            count: 1_000_000,
+            period: std::time::Duration::from_secs(60),
+        }
+    });
 }
 
 async fn public(server: &TestServer, slug: &str) -> reqwest::Response {
@@ -69,7 +72,7 @@ on_both_backends!(
 );
 
 async fn no_submission_is_accepted_after_a_close_is_acknowledged_with_the_memory_cache(backend: Backend) {
-    let server = TestServer::spawn_with(backend, no_submission_limit).await;
+    let server = TestServer::spawn_with(keel_cli::site(), backend, no_submission_limit).await;
     close_races(&server).await;
 }
 
@@ -78,7 +81,7 @@ async fn no_submission_is_accepted_after_a_close_is_acknowledged_with_redis(back
         return;
     };
     let prefix = format!("keeltest-{}", uuid::Uuid::new_v4().simple());
-    let server = TestServer::spawn_with(backend, |s| {
+    let server = TestServer::spawn_with(keel_cli::site(), backend, |s| {
         no_submission_limit(s);
         s.cache.backend = CacheBackendKind::Redis(redis.into());
         s.cache.key_prefix = prefix;
@@ -134,7 +137,7 @@ async fn close_races(server: &TestServer) {
 /// database every time, so a few such forms cannot fill the memory; a small
 /// one is cached as before.
 async fn a_form_over_the_cacheable_size_is_served_but_not_cached(backend: Backend) {
-    let server = TestServer::spawn_with(backend, no_submission_limit).await;
+    let server = TestServer::spawn_with(keel_cli::site(), backend, no_submission_limit).await;
     assert_eq!(server.signup("owner@example.com").await.status(), 201);
     let cases = [
         (300, false, "a 300 KiB form is not cached"),

@@ -64,7 +64,7 @@ on_both_backends!(
 );
 
 async fn csv_export_quotes_every_cell_and_neutralises_formulas_after_separators(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let (id, slug, token) = owner_with_form(&server).await;
     let answers = json!({"name": "Bob;+cmd|' /C calc'!A0", "bio": "ok\n=1+1", "label": "plain"});
     let response = submit(&server, &slug, &json!({"submission_token": token, "answers": answers})).await;
@@ -94,7 +94,7 @@ async fn csv_export_quotes_every_cell_and_neutralises_formulas_after_separators(
 }
 
 async fn control_characters_in_single_line_text_are_422_on_their_member(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let (id, slug, token) = owner_with_form(&server).await;
     let field = |label: &str| json!([{"key": "a", "label": label, "type": "short_text"}]);
     let choice = |option: &str| json!([{"key": "a", "label": "A", "type": "choice", "options": ["x", option]}]);
@@ -190,7 +190,7 @@ fn key(mut n: u32) -> String {
 }
 
 async fn a_flood_of_unknown_answer_keys_gets_a_small_422(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let (_, slug, token) = owner_with_form(&server).await;
     let answers: serde_json::Map<String, Value> = (0..100_000).map(|n| (key(n), json!(0))).collect();
     assert_eq!(answers.len(), 100_000);
@@ -207,7 +207,7 @@ async fn a_flood_of_unknown_answer_keys_gets_a_small_422(backend: Backend) {
 }
 
 async fn validation_errors_are_capped_with_a_count_of_the_rest(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     assert_eq!(server.signup("owner@example.com").await.status(), 201);
     // Each field is wrong three ways: key, label and missing options.
     let fields: Vec<Value> = (0..100)
@@ -224,7 +224,7 @@ async fn validation_errors_are_capped_with_a_count_of_the_rest(backend: Backend)
 }
 
 async fn undecodable_path_parameters_are_problems_with_a_request_id(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let (id, _, _) = owner_with_form(&server).await;
     let uuid = uuid::Uuid::nil();
     let cases = [

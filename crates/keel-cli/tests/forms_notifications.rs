@@ -17,7 +17,7 @@ async fn a_submission_notifies_the_owner_and_calls_the_webhook(backend: Backend)
     let sink = SmtpSink::start().await;
     let receiver = Receiver::start().await;
     let smtp = sink.url();
-    let server = TestServer::spawn_with(backend, move |s| {
+    let server = TestServer::spawn_with(keel_cli::site(), backend, move |s| {
         s.email.backend = EmailBackendKind::Smtp(SecretString::from(smtp));
         s.outbox.webhook_allow_private = true;
     })

@@ -22,7 +22,7 @@ async fn post(server: &TestServer, slug: &str, content_type: &str, body: String)
 
 async fn junk_posts_do_not_use_up_the_submission_budget(backend: Backend) {
     // The default rate, 30 a minute, as in the proxied setup of the README.
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     assert_eq!(server.signup("owner@example.com").await.status(), 201);
     let definition = json!({"title": "Contact", "fields": [{"key": "name", "label": "Name", "type": "short_text"}]});
     let form = server.publish_form(&definition).await;

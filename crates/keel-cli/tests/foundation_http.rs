@@ -2,6 +2,7 @@
 //! stack's error answers, panics, timeouts and migrations, on SQLite and
 //! PostgreSQL.
 
+use keel::Site;
 use std::time::Duration;
 
 use axum::routing::get;
@@ -53,7 +54,7 @@ on_both_backends!(
 );
 
 async fn healthz_answers_ok(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let response = server.get("/healthz").await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "no-store");
@@ -61,7 +62,7 @@ async fn healthz_answers_ok(backend: Backend) {
 }
 
 async fn readyz_reports_database_and_cache_up(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let response = server.get("/readyz").await;
     assert_eq!(response.status(), 200);
     let body = json(response).await;
@@ -70,7 +71,7 @@ async fn readyz_reports_database_and_cache_up(backend: Backend) {
 }
 
 async fn readyz_is_503_once_shutdown_begins(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     server.core.lifecycle.begin_shutdown();
     let response = server.get("/readyz").await;
     assert_eq!(response.status(), 503);
@@ -98,7 +99,7 @@ async fn request_id_sent_as(server: &TestServer, sent: &str) -> String {
 /// A client may not choose its request id (it could reuse another
 /// request's and muddle the logs); a trusted proxy may pass one on.
 async fn request_ids_are_kept_only_from_trusted_proxies(backend: Backend) {
-    let direct = TestServer::spawn(backend).await;
+    let direct = TestServer::spawn(keel_cli::site(), backend).await;
     let echoed = request_id_sent_as(&direct, "client-id-123").await;
     assert_ne!(echoed, "client-id-123", "an untrusted peer's id is replaced");
     assert_eq!(echoed.len(), 32, "by a generated one");
@@ -111,7 +112,7 @@ async fn request_ids_are_kept_only_from_trusted_proxies(backend: Backend) {
 }
 
 async fn request_ids_are_echoed_only_when_safe(backend: Backend) {
-    let server = TestServer::spawn_with(backend, loopback_is_a_trusted_proxy).await;
+    let server = TestServer::spawn_with(keel_cli::site(), backend, loopback_is_a_trusted_proxy).await;
     let own = server.get("/nope").await;
     let generated = own.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(generated.len(), 32, "a generated id is a UUID without dashes");
@@ -133,7 +134,7 @@ async fn request_ids_are_echoed_only_when_safe(backend: Backend) {
 }
 
 async fn unknown_paths_and_methods_get_problems(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let response = server.get("/no/such/page").await;
     assert_eq!(response.status(), 404);
     assert_eq!(response.headers()["content-type"], "application/problem+json");
@@ -148,7 +149,7 @@ async fn unknown_paths_and_methods_get_problems(backend: Backend) {
 }
 
 async fn a_panicking_handler_gets_a_500_problem_and_the_server_lives_on(backend: Backend) {
-    let server = TestServer::spawn_apps(backend, vec![Box::new(Misbehaving)], |_| {}).await;
+    let server = TestServer::spawn(Site::new("Test", "A misbehaving app.").with(Misbehaving), backend).await;
     let response = server.get("/boom").await;
     assert_eq!(response.status(), 500);
     assert_eq!(response.headers()["content-type"], "application/problem+json");
@@ -164,9 +165,13 @@ async fn a_panicking_handler_gets_a_500_problem_and_the_server_lives_on(backend:
 }
 
 async fn a_request_over_the_timeout_gets_a_503_problem(backend: Backend) {
-    let server = TestServer::spawn_apps(backend, vec![Box::new(Misbehaving)], |s| {
-        s.server.request_timeout = Duration::from_millis(200);
-    })
+    let server = TestServer::spawn_with(
+        Site::new("Test", "A misbehaving app.").with(Misbehaving),
+        backend,
+        |s| {
+            s.server.request_timeout = Duration::from_millis(200);
+        },
+    )
     .await;
     let response = server.get("/slow").await;
     assert_eq!(response.status(), 503);
@@ -175,19 +180,19 @@ async fn a_request_over_the_timeout_gets_a_503_problem(backend: Backend) {
 }
 
 async fn migrations_create_the_users_table(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let count: i64 = keel::on_pool!(&server.core.db, pool => {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM keel_users").fetch_one(pool).await.unwrap();
         n
     });
     assert_eq!(count, 0, "the users table exists and starts empty");
-    let all = keel::launch::all_migrations(&keel_forms::apps());
+    let all = keel::launch::all_migrations(&keel_cli::site().apps).unwrap();
     let pending = keel::db::migrate::pending(&server.core.db, &all).await.unwrap();
     assert!(pending.is_empty());
 }
 
 async fn home_page_is_served(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let response = server.get("/").await;
     assert_eq!(response.status(), 200);
     assert!(response.headers()["content-type"]
@@ -198,7 +203,7 @@ async fn home_page_is_served(backend: Backend) {
 
 #[tokio::test]
 async fn readyz_stays_200_naming_the_cache_degraded_when_redis_is_down() {
-    let server = TestServer::spawn_with(Backend::Sqlite, |s| {
+    let server = TestServer::spawn_with(keel_cli::site(), Backend::Sqlite, |s| {
         // Nothing listens on port 1 of loopback.
         s.cache.backend = CacheBackendKind::Redis(SecretString::from("redis://127.0.0.1:1".to_owned()));
     })
@@ -219,7 +224,7 @@ async fn readyz_is_503_when_postgres_refuses_connections() {
     if !keel_testkit::services::postgres_available().await {
         return;
     }
-    let server = TestServer::spawn(Backend::Postgres).await;
+    let server = TestServer::spawn(keel_cli::site(), Backend::Postgres).await;
     assert_eq!(server.get("/readyz").await.status(), 200);
     server.db().refuse_connections().await;
     let response = server.get("/readyz").await;

@@ -16,6 +16,7 @@ mod meta;
 #[path = "openapi/routes.rs"]
 mod routes;
 
+use keel_forms::settings::FormsSettings;
 use std::collections::BTreeSet;
 
 use client::{check_method_not_allowed, every_kind_of_field, fetch_document, submit, submit_multipart, SUBMIT};
@@ -28,7 +29,7 @@ use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_document_is_valid_openapi_3_1() {
-    let server = TestServer::spawn(Backend::Sqlite).await;
+    let server = TestServer::spawn(keel_cli::site(), Backend::Sqlite).await;
     let doc = fetch_document(&server).await;
     assert!(
         doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1.")),
@@ -78,7 +79,7 @@ async fn the_document_is_valid_openapi_3_1() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_is_documented_and_every_documented_path_answers() {
-    let server = TestServer::spawn(Backend::Sqlite).await;
+    let server = TestServer::spawn(keel_cli::site(), Backend::Sqlite).await;
     let contract = Contract::new(fetch_document(&server).await);
     let documented = contract.operations();
     let in_source = source_routes();
@@ -172,7 +173,7 @@ async fn every_route_is_documented_and_every_documented_path_answers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_responses_match_the_documented_schemas() {
-    let server = TestServer::spawn(Backend::Sqlite).await;
+    let server = TestServer::spawn(keel_cli::site(), Backend::Sqlite).await;
     let api = Contract::new(fetch_document(&server).await);
     let anonymous = reqwest::Client::new();
     let get = |path: &str| anonymous.get(server.url(path)).send();
@@ -263,9 +264,9 @@ async fn rate_limits_answer_429_with_retry_after_as_documented() {
         count: 1,
         period: std::time::Duration::from_secs(600),
     };
-    let server = TestServer::spawn_with(Backend::Sqlite, |s| {
+    let server = TestServer::spawn_with(keel_cli::site(), Backend::Sqlite, |s| {
         s.security.login_rate = once;
-        s.security.submission_rate = once;
+        s.update_section(|f: &mut FormsSettings| f.submission_rate = once);
     })
     .await;
     let api = Contract::new(fetch_document(&server).await);

@@ -66,7 +66,7 @@ on_both_backends!(
 
 async fn a_rolled_back_message_is_never_sent_and_a_committed_one_is_sent_once(backend: Backend) {
     let receiver = Receiver::start().await;
-    let server = TestServer::spawn_with(backend, allow_private).await;
+    let server = TestServer::spawn_with(keel_cli::site(), backend, allow_private).await;
 
     let mut tx = server.core.db.begin().await.unwrap();
     let rolled_back = outbox::enqueue(&mut tx, &webhook(receiver.url("/rolled-back"), 1))
@@ -86,7 +86,7 @@ async fn a_rolled_back_message_is_never_sent_and_a_committed_one_is_sent_once(ba
 
 async fn a_webhook_arrives_signed_with_timestamp_event_and_idempotency_key(backend: Backend) {
     let receiver = Receiver::start().await;
-    let server = TestServer::spawn_with(backend, allow_private).await;
+    let server = TestServer::spawn_with(keel_cli::site(), backend, allow_private).await;
     let id = enqueue_one(&server, webhook(receiver.url("/hooks/keel"), 7)).await;
     let row = wait_for_status(&server.core.db, id, Status::Delivered, false, WAIT).await;
     assert_eq!(row.attempts, 1);
@@ -125,7 +125,7 @@ fn unix_now() -> i64 {
 async fn a_webhook_failing_twice_is_delivered_on_the_third_attempt_with_the_same_key(backend: Backend) {
     let receiver = Receiver::start().await;
     receiver.fail_next(2);
-    let server = TestServer::spawn_with(backend, allow_private).await;
+    let server = TestServer::spawn_with(keel_cli::site(), backend, allow_private).await;
     let id = enqueue_one(&server, webhook(receiver.url("/flaky"), 1)).await;
 
     // `hurry` makes each scheduled retry due at once: no waiting out the backoff.
@@ -143,7 +143,7 @@ async fn a_webhook_failing_twice_is_delivered_on_the_third_attempt_with_the_same
 async fn a_webhook_failing_every_attempt_is_dead_lettered_after_max_attempts(backend: Backend) {
     let receiver = Receiver::start().await;
     receiver.fail_next(usize::MAX);
-    let server = TestServer::spawn_with(backend, |s| {
+    let server = TestServer::spawn_with(keel_cli::site(), backend, |s| {
         allow_private(s);
         s.outbox.max_attempts = 3;
     })
@@ -160,7 +160,7 @@ async fn a_webhook_failing_every_attempt_is_dead_lettered_after_max_attempts(bac
 async fn a_message_claimed_by_a_killed_worker_is_delivered_after_restart_with_the_same_key(backend: Backend) {
     let receiver = Receiver::start().await;
     receiver.hang_next(1);
-    let first = TestServer::spawn_with(backend, allow_private).await;
+    let first = TestServer::spawn_with(keel_cli::site(), backend, allow_private).await;
     let id = enqueue_one(&first, webhook(receiver.url("/slow"), 1)).await;
     receiver
         .wait_until("the first attempt", WAIT, |requests| requests.len() == 1)
@@ -201,7 +201,7 @@ async fn a_message_claimed_by_a_killed_worker_is_delivered_after_restart_with_th
 async fn several_workers_on_one_database_never_deliver_a_message_twice(backend: Backend) {
     const MESSAGES: usize = 40;
     let receiver = Receiver::start().await;
-    let first = TestServer::spawn_with(backend, allow_private).await;
+    let first = TestServer::spawn_with(keel_cli::site(), backend, allow_private).await;
     let second = first.spawn_sharing(allow_private).await;
     let third = first.spawn_sharing(allow_private).await;
     let messages: Vec<OutboxMessage> = (0..MESSAGES).map(|n| webhook(receiver.url("/many"), n)).collect();

@@ -49,7 +49,7 @@ on_both_backends!(
 
 async fn an_email_through_smtp_arrives_with_subject_body_from_and_to(backend: Backend) {
     let sink = SmtpSink::start().await;
-    let server = TestServer::spawn_with(backend, smtp_backend(&sink)).await;
+    let server = TestServer::spawn_with(keel_cli::site(), backend, smtp_backend(&sink)).await;
     let id = enqueue_one(&server, &email(&["Ada Owner <ada@example.com>", "bob@example.org"])).await;
 
     wait_for_status(&server.core.db, id, Status::Delivered, false, WAIT).await;
@@ -72,7 +72,7 @@ async fn an_email_through_smtp_arrives_with_subject_body_from_and_to(backend: Ba
 
 async fn an_email_to_an_invalid_address_is_dead_lettered_at_once(backend: Backend) {
     let sink = SmtpSink::start().await;
-    let server = TestServer::spawn_with(backend, smtp_backend(&sink)).await;
+    let server = TestServer::spawn_with(keel_cli::site(), backend, smtp_backend(&sink)).await;
     let id = enqueue_one(&server, &email(&["not an address"])).await;
     let row = wait_for_status(&server.core.db, id, Status::Dead, false, WAIT).await;
     assert_eq!(row.attempts, 1, "retrying cannot fix the address");
@@ -83,7 +83,7 @@ async fn an_email_to_an_invalid_address_is_dead_lettered_at_once(backend: Backen
 async fn the_file_backend_writes_one_eml_file_per_message(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let mail_dir = dir.path().join("mail");
-    let server = TestServer::spawn_with(backend, |s| {
+    let server = TestServer::spawn_with(keel_cli::site(), backend, |s| {
         s.email.backend = EmailBackendKind::File { dir: mail_dir.clone() }
     })
     .await;
@@ -105,7 +105,10 @@ async fn the_file_backend_writes_one_eml_file_per_message(backend: Backend) {
 }
 
 async fn the_console_backend_delivers_without_failing(backend: Backend) {
-    let server = TestServer::spawn_with(backend, |s| s.email.backend = EmailBackendKind::Console).await;
+    let server = TestServer::spawn_with(keel_cli::site(), backend, |s| {
+        s.email.backend = EmailBackendKind::Console
+    })
+    .await;
     let id = enqueue_one(&server, &email(&["ada@example.com"])).await;
     let row = wait_for_status(&server.core.db, id, Status::Delivered, false, WAIT).await;
     assert_eq!(row.attempts, 1);

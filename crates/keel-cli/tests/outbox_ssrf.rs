@@ -38,7 +38,7 @@ on_both_backends!(
 async fn webhooks_to_non_public_addresses_are_refused_unless_allowed(backend: Backend) {
     let receiver = Receiver::start().await;
     let port = receiver.addr.port();
-    let guarded = TestServer::spawn(backend).await;
+    let guarded = TestServer::spawn(keel_cli::site(), backend).await;
     let cases = [
         (
             format!("http://127.0.0.1:{port}/hook"),
@@ -137,7 +137,7 @@ fn webhook_urls_are_validated_when_saved() {
 }
 
 async fn forms_with_webhooks_to_ipv6_literals_that_are_not_global_unicast_are_422(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     assert_eq!(server.signup("owner@example.com").await.status(), 201);
     let refused = [
         ("::127.0.0.1", "IPv4-compatible loopback"),

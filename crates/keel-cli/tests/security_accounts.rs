@@ -48,7 +48,7 @@ on_both_backends!(
 );
 
 async fn signup_logs_in_and_me_answers_without_caching(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     assert_eq!(server.get("/api/auth/me").await.status(), 401);
     let response = server.signup("Ada@Example.com").await;
     assert_eq!(response.status(), 201);
@@ -72,7 +72,7 @@ async fn signup_logs_in_and_me_answers_without_caching(backend: Backend) {
 }
 
 async fn signup_validates_email_and_password_per_field(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let cases = [
         (
             json!({"email": "not-an-email", "password": GOOD_PASSWORD}),
@@ -147,7 +147,7 @@ async fn signup_validates_email_and_password_per_field(backend: Backend) {
 }
 
 async fn signup_refuses_a_duplicate_email_in_any_case(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     assert_eq!(server.signup("dup@example.com").await.status(), 201);
     let other = server.new_client();
     let response = server
@@ -164,7 +164,7 @@ async fn signup_refuses_a_duplicate_email_in_any_case(backend: Backend) {
 }
 
 async fn login_rotates_the_session_and_logout_ends_it_on_the_server(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let signup = server.signup("rot@example.com").await;
     let first = session_cookie(&signup).unwrap();
     let login = server.login("rot@example.com", GOOD_PASSWORD).await;
@@ -199,7 +199,7 @@ async fn login_rotates_the_session_and_logout_ends_it_on_the_server(backend: Bac
 }
 
 async fn wrong_password_and_unknown_email_get_the_same_answer(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     server.signup("known@example.com").await;
     let other = server.new_client();
     let attempt = |email: &'static str| {
@@ -239,7 +239,7 @@ fn tight_login_rate(s: &mut keel::Settings) {
 }
 
 async fn failed_logins_are_throttled_per_account(backend: Backend) {
-    let server = TestServer::spawn_with(backend, tight_login_rate).await;
+    let server = TestServer::spawn_with(keel_cli::site(), backend, tight_login_rate).await;
     server.signup("victim@example.com").await;
     for attempt in 1..=3 {
         let response = server.login("victim@example.com", "wrong-password-guess").await;
@@ -256,7 +256,7 @@ async fn failed_logins_are_throttled_per_account(backend: Backend) {
 }
 
 async fn failed_logins_are_throttled_per_client_address(backend: Backend) {
-    let server = TestServer::spawn_with(backend, tight_login_rate).await;
+    let server = TestServer::spawn_with(keel_cli::site(), backend, tight_login_rate).await;
     for i in 0..3 {
         let email = format!("spray{i}@example.com");
         // A forged X-Forwarded-For from an untrusted peer changes nothing.
@@ -279,7 +279,7 @@ async fn failed_logins_are_throttled_per_client_address(backend: Backend) {
         "the address is out of attempts, whatever the account"
     );
 
-    let behind_proxy = TestServer::spawn_with(backend, |s| {
+    let behind_proxy = TestServer::spawn_with(keel_cli::site(), backend, |s| {
         tight_login_rate(s);
         s.security.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     })
@@ -306,7 +306,10 @@ async fn failed_logins_are_throttled_per_client_address(backend: Backend) {
 async fn a_rotated_secret_key_keeps_live_sessions_through_its_fallback(backend: Backend) {
     let old_key = "old-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG";
     let new_key = "new-key-9876543210-zyxwvutsrqponmlkjihgfedcba-GFEDCBA";
-    let server = TestServer::spawn_with(backend, |s| s.secret.key = Some(old_key.to_owned().into())).await;
+    let server = TestServer::spawn_with(keel_cli::site(), backend, |s| {
+        s.secret.key = Some(old_key.to_owned().into())
+    })
+    .await;
     let cookie = session_cookie(&server.signup("keys@example.com").await).unwrap();
     assert_eq!(me_with_cookie(&server, &cookie).await, 200);
 
@@ -340,7 +343,7 @@ async fn a_rotated_secret_key_keeps_live_sessions_through_its_fallback(backend: 
 }
 
 async fn clearsessions_removes_only_expired_sessions(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     server.signup("live@example.com").await;
     keel::on_pool!(&server.core.db, pool => {
         let user: (uuid::Uuid,) = sqlx::query_as("SELECT id FROM keel_users").fetch_one(pool).await.unwrap();
@@ -359,7 +362,7 @@ async fn clearsessions_removes_only_expired_sessions(backend: Backend) {
 
 #[tokio::test]
 async fn signup_is_403_when_closed() {
-    let server = TestServer::spawn_with(Backend::Sqlite, |s| s.security.signup_open = false).await;
+    let server = TestServer::spawn_with(keel_cli::site(), Backend::Sqlite, |s| s.security.signup_open = false).await;
     let response = server.signup("closed@example.com").await;
     assert_eq!(response.status(), 403);
 }

@@ -3,6 +3,7 @@
 
 use axum::routing::post;
 use axum::Router;
+use keel::Site;
 use keel::{App, Core};
 use keel_testkit::{Backend, TestServer};
 use serde_json::Value;
@@ -27,7 +28,7 @@ async fn logout_with(server: &TestServer, client: &reqwest::Client, headers: &[(
 
 #[tokio::test]
 async fn two_tokens_differ_and_both_validate() {
-    let server = TestServer::spawn(Backend::Sqlite).await;
+    let server = TestServer::spawn(keel_cli::site(), Backend::Sqlite).await;
     let a = server.csrf_token_for(&server.client).await;
     let b = server.csrf_token_for(&server.client).await;
     assert_ne!(a, b, "each response masks the secret anew");
@@ -44,7 +45,7 @@ async fn two_tokens_differ_and_both_validate() {
 
 #[tokio::test]
 async fn the_csrf_endpoint_sets_a_readable_lax_cookie() {
-    let server = TestServer::spawn(Backend::Sqlite).await;
+    let server = TestServer::spawn(keel_cli::site(), Backend::Sqlite).await;
     let response = server.get("/api/csrf").await;
     let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.starts_with("csrftoken="), "{cookie}");
@@ -54,7 +55,7 @@ async fn the_csrf_endpoint_sets_a_readable_lax_cookie() {
 
 #[tokio::test]
 async fn unsafe_requests_fail_with_a_403_naming_the_reason() {
-    let server = TestServer::spawn(Backend::Sqlite).await;
+    let server = TestServer::spawn(keel_cli::site(), Backend::Sqlite).await;
     let token = server.csrf_token_for(&server.client).await;
     let other_client = server.new_client();
     let other_token = server.csrf_token_for(&other_client).await;
@@ -121,7 +122,7 @@ async fn unsafe_requests_fail_with_a_403_naming_the_reason() {
 
 #[tokio::test]
 async fn trusted_origins_pass_and_https_needs_a_matching_referer_without_origin() {
-    let server = TestServer::spawn_with(Backend::Sqlite, |s| {
+    let server = TestServer::spawn_with(keel_cli::site(), Backend::Sqlite, |s| {
         s.security.csrf_trusted_origins = vec!["https://app.example.com".into()];
         s.security.proxy_ssl_header = Some(("x-forwarded-proto".into(), "https".into()));
     })
@@ -180,7 +181,7 @@ async fn trusted_origins_pass_and_https_needs_a_matching_referer_without_origin(
 
 #[tokio::test]
 async fn json_endpoints_refuse_other_content_types_with_415() {
-    let server = TestServer::spawn(Backend::Sqlite).await;
+    let server = TestServer::spawn(keel_cli::site(), Backend::Sqlite).await;
     let token = server.csrf_token_for(&server.client).await;
     for content_type in [
         "text/plain",
@@ -215,7 +216,7 @@ async fn json_endpoints_refuse_other_content_types_with_415() {
 
 #[tokio::test]
 async fn csrf_comes_before_405_as_in_django_and_unknown_paths_stay_404() {
-    let server = TestServer::spawn(Backend::Sqlite).await;
+    let server = TestServer::spawn(keel_cli::site(), Backend::Sqlite).await;
     let without_token = server.client.delete(server.url("/api/auth/me")).send().await.unwrap();
     assert_eq!(
         without_token.status(),
@@ -269,7 +270,11 @@ impl App for Exempt {
 
 #[tokio::test]
 async fn exemptions_are_explicit_and_listed_by_check() {
-    let server = TestServer::spawn_apps(Backend::Sqlite, vec![Box::new(Exempt)], |_| {}).await;
+    let server = TestServer::spawn(
+        Site::new("Test", "An app with exempt routes.").with(Exempt),
+        Backend::Sqlite,
+    )
+    .await;
     let ping = server
         .client
         .post(server.url("/api/hooks/7/ping"))
@@ -285,7 +290,7 @@ async fn exemptions_are_explicit_and_listed_by_check() {
         .unwrap();
     assert_eq!(guarded.status(), 403, "its neighbour still does");
 
-    let findings = keel::checks::run(&server.core, &[Box::new(Exempt) as Box<dyn App>], false).await;
+    let findings = keel::launch::run_checks(&server.core, &[Box::new(Exempt) as Box<dyn App>], false).await;
     let listed = findings
         .iter()
         .find(|f| f.id == "keel.security.I060")
@@ -295,7 +300,7 @@ async fn exemptions_are_explicit_and_listed_by_check() {
 
 #[tokio::test]
 async fn login_rotates_the_csrf_secret() {
-    let server = TestServer::spawn(Backend::Sqlite).await;
+    let server = TestServer::spawn(keel_cli::site(), Backend::Sqlite).await;
     assert_eq!(server.signup("rotate@example.com").await.status(), 201);
     let before = server.csrf_token_for(&server.client).await;
     let response = server.login("rotate@example.com", keel_testkit::GOOD_PASSWORD).await;

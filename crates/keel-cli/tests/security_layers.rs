@@ -12,7 +12,7 @@ fn header<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a str> {
 }
 
 async fn server_with(configure: impl FnOnce(&mut keel::Settings)) -> TestServer {
-    TestServer::spawn_with(Backend::Sqlite, configure).await
+    TestServer::spawn_with(keel_cli::site(), Backend::Sqlite, configure).await
 }
 
 fn get_with_host(path: &str, host: &str) -> String {
@@ -213,14 +213,9 @@ const ALWAYS: &[(&str, &str)] = &[
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers_errors_included() {
-    let server = TestServer::spawn_apps(
-        Backend::Sqlite,
-        keel_forms::apps()
-            .into_iter()
-            .chain([Box::new(Panics) as Box<dyn App>])
-            .collect(),
-        |s| s.security.allowed_hosts = vec!["localhost".into(), "127.0.0.1".into()],
-    )
+    let server = TestServer::spawn_with(keel_cli::site().with(Panics), Backend::Sqlite, |s| {
+        s.security.allowed_hosts = vec!["localhost".into(), "127.0.0.1".into()]
+    })
     .await;
     let api_csp = "default-src 'none'; frame-ancestors 'none'";
     let mut responses = vec![
@@ -365,16 +360,19 @@ async fn cors_any_origin_is_possible_only_without_credentials() {
     assert!(header(&response, "access-control-allow-credentials").is_none());
 
     let dir = tempfile::tempdir().unwrap();
-    let err = keel::Settings::load_from(&keel::settings::LoadInput {
-        env: [
-            ("KEEL_CORS_ALLOWED_ORIGINS", "*"),
-            ("KEEL_CORS_ALLOW_CREDENTIALS", "true"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect(),
-        cwd: dir.path().to_owned(),
-    })
+    let err = keel::Settings::load_from(
+        &keel::settings::LoadInput {
+            env: [
+                ("KEEL_CORS_ALLOWED_ORIGINS", "*"),
+                ("KEEL_CORS_ALLOW_CREDENTIALS", "true"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+            cwd: dir.path().to_owned(),
+        },
+        &[],
+    )
     .expect_err("any origin with credentials is refused at load");
     assert!(err.to_string().contains("KEEL_CORS_ALLOWED_ORIGINS"));
 }

@@ -4,6 +4,7 @@
 //! This file holds one test because it signals its own process (the
 //! server's handler takes SIGTERM over, so nothing else is disturbed).
 
+use keel::Site;
 use std::time::Duration;
 
 use axum::routing::get;
@@ -46,10 +47,10 @@ async fn status_on(stream: &mut tokio::net::TcpStream, path: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_in_flight_requests_and_refuses_new_connections() {
     let mut server = TestServer::spawn_until(
+        Site::new("Test", "A slow app.").with(Slow),
         Backend::Sqlite,
-        vec![Box::new(Slow)],
         |s| s.server.shutdown_timeout = Duration::from_secs(10),
-        keel::http::server::termination_signal(),
+        keel::server::termination_signal(),
         None,
     )
     .await;
@@ -81,7 +82,7 @@ async fn sigterm_drains_in_flight_requests_and_refuses_new_connections() {
     let response = slow.await.unwrap().expect("the in-flight request completes");
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), "finished");
-    assert_eq!(server.wait().await, keel::http::server::Drained::Clean);
+    assert_eq!(server.wait().await, keel::server::Drained::Clean);
 }
 
 fn send_sigterm_to_self() {

@@ -43,7 +43,7 @@ async fn submit_png(server: &TestServer, id: &str, slug: &str, token: &str, byte
 }
 
 async fn multipart_file_is_stored_listed_and_downloadable_by_its_owner_only(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let (id, slug, token) = owner_with_upload_form(&server).await;
     let bytes = png(3000);
     let (rid, listed) = submit_png(&server, &id, &slug, &token, bytes.clone()).await;
@@ -132,7 +132,7 @@ async fn multipart_file_is_stored_listed_and_downloadable_by_its_owner_only(back
 }
 
 async fn file_over_the_upload_limit_is_413_and_leaves_nothing(backend: Backend) {
-    let server = TestServer::spawn_with(backend, |s| s.limits.max_upload_bytes = 64 * 1024).await;
+    let server = TestServer::spawn_with(keel_cli::site(), backend, |s| s.limits.max_upload_bytes = 64 * 1024).await;
     let (id, slug, token) = owner_with_upload_form(&server).await;
     // A first file within the limit is stored, then the second is too big.
     let parts = [
@@ -150,7 +150,7 @@ async fn file_over_the_upload_limit_is_413_and_leaves_nothing(backend: Backend) 
 
 async fn body_over_the_forms_limit_is_413_and_leaves_nothing(backend: Backend) {
     // 3 files of at most 64 KiB plus 1 MiB; the answers part may be large.
-    let server = TestServer::spawn_with(backend, |s| {
+    let server = TestServer::spawn_with(keel_cli::site(), backend, |s| {
         s.limits.max_upload_bytes = 64 * 1024;
         s.limits.max_body_bytes = 4 * 1024 * 1024;
     })
@@ -180,7 +180,7 @@ async fn body_over_the_forms_limit_is_413_and_leaves_nothing(backend: Backend) {
 }
 
 async fn html_declared_as_png_is_422_on_its_field_and_leaves_nothing(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let (id, slug, token) = owner_with_upload_form(&server).await;
     let cases: [(&[u8], &str); 3] = [
         (
@@ -208,7 +208,7 @@ async fn html_declared_as_png_is_422_on_its_field_and_leaves_nothing(backend: Ba
 }
 
 async fn too_many_files_unknown_parts_and_the_honeypot_leave_nothing(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let (id, slug, token) = owner_with_upload_form(&server).await;
     let parts = [
         Part::Text("submission_token", token.clone()),
@@ -239,7 +239,10 @@ async fn too_many_files_unknown_parts_and_the_honeypot_leave_nothing(backend: Ba
 }
 
 async fn interrupted_upload_leaves_nothing(backend: Backend) {
-    let server = TestServer::spawn_with(backend, |s| s.limits.max_upload_bytes = 32 * 1024 * 1024).await;
+    let server = TestServer::spawn_with(keel_cli::site(), backend, |s| {
+        s.limits.max_upload_bytes = 32 * 1024 * 1024
+    })
+    .await;
     let (id, slug, token) = owner_with_upload_form(&server).await;
     let head = [Part::Text("submission_token", token), answers()];
     let mut body = media::multipart(&head);
@@ -265,7 +268,7 @@ async fn interrupted_upload_leaves_nothing(backend: Backend) {
 }
 
 async fn deleting_a_form_deletes_its_files(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let (id, slug, token) = owner_with_upload_form(&server).await;
     submit_png(&server, &id, &slug, &token, png(500)).await;
     assert_eq!(media::objects(&server, &id).await, 1);
@@ -277,7 +280,7 @@ async fn deleting_a_form_deletes_its_files(backend: Backend) {
 }
 
 async fn accel_redirect_mode_answers_with_the_header_and_no_body(backend: Backend) {
-    let server = TestServer::spawn_with(backend, |s| {
+    let server = TestServer::spawn_with(keel_cli::site(), backend, |s| {
         s.files.media_accel_redirect = Some("/protected-media/".to_owned());
     })
     .await;
@@ -344,7 +347,7 @@ async fn trickle_upload(server: &TestServer, slug: &str, token: &str) -> u16 {
 /// a 1.5 s upload passes a 300 ms request timeout, and is cut (503, nothing
 /// left) by a 300 ms upload timeout.
 async fn a_slow_upload_has_the_upload_timeout_not_the_request_timeout(backend: Backend) {
-    let server = TestServer::spawn_with(backend, |s| {
+    let server = TestServer::spawn_with(keel_cli::site(), backend, |s| {
         s.server.request_timeout = Duration::from_millis(300);
         s.server.upload_timeout = Duration::from_secs(30);
     })
@@ -354,7 +357,7 @@ async fn a_slow_upload_has_the_upload_timeout_not_the_request_timeout(backend: B
     let list = server.responses(&id).await;
     assert_eq!(list["items"][0]["files"][0]["size"], 64 * 1024);
 
-    let strict = TestServer::spawn_with(backend, |s| {
+    let strict = TestServer::spawn_with(keel_cli::site(), backend, |s| {
         s.server.request_timeout = Duration::from_secs(30);
         s.server.upload_timeout = Duration::from_millis(300);
     })

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 on_both_backends!(
     markup_after_leading_text_is_422_unless_the_field_names_its_type,
     stored_files_get_the_extension_of_their_sniffed_type,
+    audio_and_video_fields_take_the_common_formats,
 );
 
 /// An owner with a form whose `any` field has no `accept`, `page` takes
@@ -36,7 +37,7 @@ fn token_part(token: &str) -> Part<'static> {
 }
 
 async fn markup_after_leading_text_is_422_unless_the_field_names_its_type(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let (id, slug, token) = owner_with_form(&server).await;
     let hostile: &[(&str, &[u8], &str)] = &[
         (
@@ -92,7 +93,7 @@ async fn markup_after_leading_text_is_422_unless_the_field_names_its_type(backen
 }
 
 async fn stored_files_get_the_extension_of_their_sniffed_type(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
     let (id, slug, token) = owner_with_form(&server).await;
     let cases: &[(&str, &str, Vec<u8>, &str, &str)] = &[
         (
@@ -160,4 +161,51 @@ async fn stored_files_get_the_extension_of_their_sniffed_type(backend: Backend) 
             "{why}: {disposition}"
         );
     }
+}
+
+/// `audio/*` and `video/*` fields take MP3, WAV and Ogg, and QuickTime,
+/// WebM and M4V, typed by their content (whatever the client declared),
+/// and keep their extensions.
+async fn audio_and_video_fields_take_the_common_formats(backend: Backend) {
+    let server = TestServer::spawn(keel_cli::site(), backend).await;
+    assert_eq!(server.signup("owner@example.com").await.status(), 201);
+    let definition = json!({
+        "title": "Recordings",
+        "fields": [
+            {"key": "audio", "label": "Audio", "type": "file", "accept": ["audio/*"], "max_files": 3},
+            {"key": "video", "label": "Video", "type": "file", "accept": ["video/*"], "max_files": 3}
+        ]
+    });
+    let form = server.publish_form(&definition).await;
+    let webm = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08\x42\x82\x84webm";
+    let cases: &[(&str, &str, &[u8])] = &[
+        ("audio", "song.mp3", b"ID3\x04\0\0\0\0\0\x23TSSE\0\0\0\x0fLavf"),
+        ("audio", "take.wav", b"RIFF\x24\x08\0\0WAVEfmt \x10\0\0\0"),
+        ("audio", "memo.ogg", b"OggS\0\x02\0\0\0\0\0\0\0\0\x01\x02"),
+        ("video", "clip.mov", b"\0\0\0\x14ftypqt  \0\0\0\0qt  \0\0"),
+        ("video", "clip.webm", webm),
+        ("video", "clip.m4v", b"\0\0\0\x1cftypM4V \0\0\0\x01M4V isom\0\0"),
+    ];
+    let mut parts = vec![token_part(&form.token)];
+    for (field, name, bytes) in cases {
+        parts.push(file(field, name, "application/octet-stream", bytes.to_vec()));
+    }
+    let response = submit(&server, &form.slug, &parts).await;
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    let list = server.responses(&form.id).await;
+    let files = list["items"][0]["files"].as_array().unwrap();
+    for (_, name, _) in cases {
+        assert!(
+            files.iter().any(|f| f["name"] == *name),
+            "{name} kept its name: {files:?}"
+        );
+    }
+
+    // A text file is not audio, whatever it is called.
+    let parts = vec![
+        token_part(&form.token),
+        file("audio", "fake.mp3", "audio/mpeg", b"ID3 is a tag format".to_vec()),
+    ];
+    let response = submit(&server, &form.slug, &parts).await;
+    assert_eq!(response.status(), 422);
 }

@@ -10,7 +10,7 @@ use media::{assert_nothing_left, file, owner_with_upload_form, pdf, png, submit,
 use serde_json::json;
 
 async fn server_on(s3: &S3Server) -> TestServer {
-    TestServer::spawn_with(Backend::Sqlite, |s| {
+    TestServer::spawn_with(keel_cli::site(), Backend::Sqlite, |s| {
         s3.configure(s);
         s.limits.max_upload_bytes = 8 * 1024 * 1024;
     })

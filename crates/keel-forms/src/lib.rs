@@ -11,17 +11,12 @@ mod error;
 mod http;
 mod openapi;
 pub mod repo;
+pub mod settings;
 
 use axum::response::Html;
 use axum::routing::get;
 use axum::Router;
 use keel::{App, Core};
-
-/// The apps the `keel` binary serves, for `serve` and the test harness
-/// alike.
-pub fn apps() -> Vec<Box<dyn App>> {
-    vec![Box::new(FormsApp)]
-}
 
 /// The forms application.
 #[derive(Debug, Clone, Copy, Default)]
@@ -38,6 +33,10 @@ impl App for FormsApp {
 
     fn csrf_exempt(&self) -> &'static [&'static str] {
         http::CSRF_EXEMPT
+    }
+
+    fn settings(&self) -> Vec<keel::settings::SectionDecl> {
+        vec![keel::settings::SectionDecl::of::<settings::FormsSettings>()]
     }
 
     fn migrations(&self) -> &'static [keel::db::Migration] {

@@ -12,7 +12,7 @@
 //! ```text
 //! keel_testkit::on_both_backends!(healthz_answers);
 //! async fn healthz_answers(backend: Backend) {
-//!     let server = TestServer::spawn(backend).await;
+//!     let server = TestServer::spawn(keel_cli::site(), backend).await;
 //!     assert_eq!(server.get("/healthz").await.status(), 200);
 //! }
 //! ```

@@ -2,10 +2,11 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use keel::core::Core;
-use keel::http::server::Drained;
-use keel::{App, Keel, Settings};
+use keel::server::Drained;
+use keel::{Keel, Settings, Site};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -22,29 +23,25 @@ pub struct TestServer {
     pub core: Core,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<Drained>>>,
+    site: Arc<Site>,
     // Field order: the server stops before its database is dropped.
     db: std::sync::Arc<TestDb>,
     dir: tempfile::TempDir,
 }
 
 impl TestServer {
-    /// The `keel` binary's apps on `backend` with the test profile.
-    pub async fn spawn(backend: Backend) -> Self {
-        Self::spawn_with(backend, |_| {}).await
+    /// `site`'s apps on `backend` with the test profile.
+    pub async fn spawn(site: Site, backend: Backend) -> Self {
+        Self::spawn_with(site, backend, |_| {}).await
     }
 
-    /// Like `spawn`, with settings changed in place first.
-    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> Self {
-        Self::spawn_apps(backend, keel_forms::apps(), configure).await
-    }
-
-    /// Any apps (tests of the core use small apps of their own), stopped by
+    /// Like `spawn`, with settings changed in place first. Stopped by
     /// dropping the server or by [`TestServer::stop`].
-    pub async fn spawn_apps(backend: Backend, apps: Vec<Box<dyn App>>, configure: impl FnOnce(&mut Settings)) -> Self {
+    pub async fn spawn_with(site: Site, backend: Backend, configure: impl FnOnce(&mut Settings)) -> Self {
         let (stop, stopped) = oneshot::channel::<()>();
         Self::spawn_until(
+            site,
             backend,
-            apps,
             configure,
             async move {
                 let _ = stopped.await;
@@ -54,18 +51,18 @@ impl TestServer {
         .await
     }
 
-    /// Like `spawn_apps`, but the server stops when `shutdown` completes
+    /// Like `spawn_with`, but the server stops when `shutdown` completes
     /// (the shutdown tests pass the real signal handler).
     pub async fn spawn_until(
+        site: Site,
         backend: Backend,
-        apps: Vec<Box<dyn App>>,
         configure: impl FnOnce(&mut Settings),
         shutdown: impl Future<Output = ()> + Send + 'static,
         stop: Option<oneshot::Sender<()>>,
     ) -> Self {
         let dir = tempfile::tempdir().expect("a temporary folder for the test");
         let db = std::sync::Arc::new(TestDb::create(backend, dir.path()).await);
-        Self::start(db, dir, apps, configure, shutdown, stop).await
+        Self::start(db, dir, Arc::new(site), configure, shutdown, stop).await
     }
 
     /// A second server on this server's database (another instance, or the
@@ -76,38 +73,30 @@ impl TestServer {
         let shutdown = async move {
             let _ = stopped.await;
         };
-        Self::start(
-            self.db.clone(),
-            dir,
-            keel_forms::apps(),
-            configure,
-            shutdown,
-            Some(stop),
-        )
-        .await
+        Self::start(self.db.clone(), dir, self.site.clone(), configure, shutdown, Some(stop)).await
     }
 
     async fn start(
         db: std::sync::Arc<TestDb>,
         dir: tempfile::TempDir,
-        apps: Vec<Box<dyn App>>,
+        site: Arc<Site>,
         configure: impl FnOnce(&mut Settings),
         shutdown: impl Future<Output = ()> + Send + 'static,
         stop: Option<oneshot::Sender<()>>,
     ) -> Self {
         keel::telemetry::init_for_tests();
-        let mut settings = Settings::for_test(dir.path());
+        let mut settings = site.test_settings(dir.path());
         db.configure(&mut settings);
         configure(&mut settings);
         if settings.profile == keel::settings::Profile::Prod {
             // Prod refuses unapplied migrations; deploy as an operator
             // would, with `keel migrate` first.
             let core = Core::build(settings.clone()).await.expect("services for migrating");
-            let all = keel::launch::all_migrations(&apps);
+            let all = keel::launch::all_migrations(&site.apps).expect("migration versions are distinct");
             keel::db::migrate::run(&core.db, &all).await.expect("migrations apply");
             core.db.close().await;
         }
-        let keel = Keel::build(settings, &apps).await.expect("the test server builds");
+        let keel = Keel::build(settings, &site).await.expect("the test server builds");
         let core = keel.core.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -121,6 +110,7 @@ impl TestServer {
             core,
             stop,
             task: Some(task),
+            site,
             db,
             dir,
         }

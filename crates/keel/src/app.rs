@@ -1,15 +1,16 @@
 //! The seam between the core and an application.
 //!
 //! An app names itself, brings its routes and its migrations, and may add
-//! system checks. It receives the [`Core`] and never reads settings sources,
+//! settings of its own, system checks and a part of the API document. It receives the [`Core`] and never reads settings sources,
 //! opens pools or picks a cache itself. `examples/hello.rs` is a whole app
 //! in one file.
 
 use axum::Router;
 
-use crate::checks::Finding;
+use crate::checks::{Check, Finding};
 use crate::core::Core;
 use crate::db::Migration;
+use crate::settings::SectionDecl;
 
 pub trait App: Send + Sync + 'static {
     /// A short lowercase name, used in logs and check output.
@@ -30,13 +31,26 @@ pub trait App: Send + Sync + 'static {
         &[]
     }
 
-    /// Extra system checks, run by `keel check` and before `serve` in prod.
+    /// Settings sections of its own (`SectionDecl::of::<T>()`), read by
+    /// the core's loader with the same sources, provenance and listing;
+    /// the app reads them back with `core.settings.section::<T>()`.
+    fn settings(&self) -> Vec<SectionDecl> {
+        Vec::new()
+    }
+
+    /// Every check [`App::checks`] may report, for `keel check --list`.
+    fn check_list(&self) -> &'static [&'static Check] {
+        &[]
+    }
+
+    /// Extra system checks, run by `keel check` and before `serve` in prod;
+    /// each finding is of a check in [`App::check_list`].
     fn checks(&self, _core: &Core) -> Vec<Finding> {
         Vec::new()
     }
 
     /// The OpenAPI description of this app's routes, merged into the core's
-    /// at `GET /api/openapi.json` (see [`crate::http::openapi`]).
+    /// at `GET /api/openapi.json` (see [`crate::launch::document`]).
     fn openapi(&self) -> Option<utoipa::openapi::OpenApi> {
         None
     }

@@ -83,7 +83,7 @@ impl Core {
             .secret
             .key
             .clone()
-            .unwrap_or_else(|| SecretString::from(crate::security::secret::generate_key()));
+            .unwrap_or_else(|| SecretString::from(crate::settings::secret::generate_key()));
         let signer = Signer::new(key, &settings.secret.fallbacks);
         let sessions = Sessions::new(
             db.clone(),

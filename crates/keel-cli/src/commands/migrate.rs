@@ -18,7 +18,7 @@ pub(crate) struct Args {
 
 pub(crate) async fn run(args: Args, settings: Settings) -> anyhow::Result<ExitCode> {
     let core = Core::build(settings).await.context("while opening the database")?;
-    let all = all_migrations(&super::apps());
+    let all = all_migrations(&keel_cli::site().apps)?;
     if args.check {
         let pending = migrate::pending(&core.db, &all)
             .await

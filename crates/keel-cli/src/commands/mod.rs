@@ -8,8 +8,3 @@ pub(crate) mod sendtestemail;
 pub(crate) mod serve;
 pub(crate) mod settings;
 pub(crate) mod users;
-
-/// The apps this binary serves.
-pub(crate) fn apps() -> Vec<Box<dyn keel::App>> {
-    keel_forms::apps()
-}

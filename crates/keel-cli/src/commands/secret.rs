@@ -10,7 +10,7 @@ pub(crate) enum Command {
 
 pub(crate) fn run(command: &Command) -> ExitCode {
     match command {
-        Command::Generate => println!("{}", keel::security::secret::generate_key()),
+        Command::Generate => println!("{}", keel::settings::secret::generate_key()),
     }
     ExitCode::SUCCESS
 }

@@ -18,8 +18,8 @@ pub(crate) struct Args {
 pub(crate) async fn run(args: Args, settings: Settings) -> anyhow::Result<ExitCode> {
     let bind = args.bind.unwrap_or(settings.bind);
     let profile = settings.profile;
-    let apps = super::apps();
-    let keel = match Keel::build(settings, &apps).await {
+    let site = keel_cli::site();
+    let keel = match Keel::build(settings, &site).await {
         Ok(keel) => keel,
         Err(err @ keel::launch::LaunchError::PendingMigrations(_)) => {
             eprintln!("keel: {err}");
@@ -28,7 +28,7 @@ pub(crate) async fn run(args: Args, settings: Settings) -> anyhow::Result<ExitCo
         Err(err) => return Err(err).context("while building the server"),
     };
     if profile == Profile::Prod {
-        let errors: Vec<_> = keel::checks::run(&keel.core, &apps, true)
+        let errors: Vec<_> = keel::launch::run_checks(&keel.core, &site.apps, true)
             .await
             .into_iter()
             .filter(|f| f.level >= Level::Error)
@@ -54,7 +54,7 @@ pub(crate) async fn run(args: Args, settings: Settings) -> anyhow::Result<ExitCo
         cache = keel.core.cache.backend_name(),
         "listening"
     );
-    keel.serve(listener, keel::http::server::termination_signal())
+    keel.serve(listener, keel::server::termination_signal())
         .await
         .context("while serving")?;
     Ok(ExitCode::SUCCESS)

@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 
-use keel::settings::catalog;
 use keel::Settings;
 
 #[derive(Debug, clap::Subcommand)]
@@ -20,7 +19,7 @@ pub(crate) enum Command {
 pub(crate) fn run(command: &Command, settings: &Settings) -> ExitCode {
     let Command::Show { all } = command;
     println!("# profile: {}", settings.profile);
-    let width = catalog::CATALOG.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    let width = settings.catalog().iter().map(|s| s.name.len()).max().unwrap_or(0);
     let mut shown_any = false;
     for shown in settings.shown() {
         if !all && shown.is_default {
@@ -28,7 +27,7 @@ pub(crate) fn run(command: &Command, settings: &Settings) -> ExitCode {
         }
         shown_any = true;
         if *all {
-            if let Some(spec) = catalog::find(shown.name) {
+            if let Some(spec) = settings.catalog().find(shown.name) {
                 println!("# {}", spec.doc);
             }
         }

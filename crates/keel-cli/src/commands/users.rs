@@ -71,7 +71,7 @@ fn ask_new_password(email: &str) -> anyhow::Result<String> {
 /// test migrate; prod must be migrated already).
 async fn open(settings: Settings) -> anyhow::Result<Core> {
     let core = Core::build(settings).await.context("while opening the database")?;
-    keel::launch::prepare_database(&core, &super::apps()).await?;
+    keel::launch::prepare_database(&core, &keel_cli::site().apps).await?;
     Ok(core)
 }
 

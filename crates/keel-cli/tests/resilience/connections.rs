@@ -36,7 +36,7 @@ async fn submission_head(server: &TestServer) -> String {
 }
 
 async fn with_clocks(header_s: u64, keepalive_s: u64) -> TestServer {
-    TestServer::spawn_with(Backend::Sqlite, |s| {
+    TestServer::spawn_with(keel_cli::site(), Backend::Sqlite, |s| {
         s.server.header_read_timeout = Duration::from_secs(header_s);
         s.server.keepalive_timeout = Duration::from_secs(keepalive_s);
     })
@@ -112,7 +112,7 @@ async fn an_idle_keep_alive_connection_gets_the_keep_alive_clock_not_the_header_
 
 #[tokio::test]
 async fn an_oversized_request_head_is_431() {
-    let server = TestServer::spawn_with(Backend::Sqlite, |s| s.server.max_header_bytes = 8192).await;
+    let server = TestServer::spawn_with(keel_cli::site(), Backend::Sqlite, |s| s.server.max_header_bytes = 8192).await;
     let big = "a".repeat(16 * 1024);
     let (status, _) = server
         .raw(&format!(
@@ -128,7 +128,7 @@ async fn an_oversized_request_head_is_431() {
 
 #[tokio::test]
 async fn a_body_that_does_not_arrive_is_408_problem() {
-    let server = TestServer::spawn_with(Backend::Sqlite, |s| {
+    let server = TestServer::spawn_with(keel_cli::site(), Backend::Sqlite, |s| {
         s.server.body_read_timeout = Duration::from_secs(1);
     })
     .await;
@@ -145,7 +145,10 @@ async fn a_body_that_does_not_arrive_is_408_problem() {
 
 #[tokio::test]
 async fn connections_over_the_cap_are_refused_at_once_and_admitted_again_later() {
-    let server = TestServer::spawn_with(Backend::Sqlite, |s| s.server.max_connections = Some(4)).await;
+    let server = TestServer::spawn_with(keel_cli::site(), Backend::Sqlite, |s| {
+        s.server.max_connections = Some(4)
+    })
+    .await;
     let mut held = Vec::new();
     for _ in 0..4 {
         held.push(TcpStream::connect(server.addr).await.unwrap());
@@ -179,7 +182,7 @@ async fn connections_over_the_cap_are_refused_at_once_and_admitted_again_later()
 
 #[tokio::test]
 async fn requests_over_the_in_flight_cap_are_shed_but_health_checks_never_are() {
-    let server = TestServer::spawn_with(Backend::Sqlite, |s| {
+    let server = TestServer::spawn_with(keel_cli::site(), Backend::Sqlite, |s| {
         s.server.max_concurrent_requests = 2;
         s.server.body_read_timeout = Duration::from_secs(20);
     })

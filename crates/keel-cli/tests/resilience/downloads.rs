@@ -75,7 +75,7 @@ async fn drain(stream: &mut TcpStream, quiet: Duration) -> Option<usize> {
 
 #[tokio::test]
 async fn a_download_the_client_stopped_reading_is_cut_but_a_steady_one_is_not() {
-    let server = TestServer::spawn_with(Backend::Sqlite, |s| {
+    let server = TestServer::spawn_with(keel_cli::site(), Backend::Sqlite, |s| {
         s.server.keepalive_timeout = Duration::from_secs(1);
         s.limits.max_upload_bytes = 64 << 20;
     })

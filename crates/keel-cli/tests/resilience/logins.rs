@@ -36,7 +36,7 @@ async fn login_status(server: &TestServer, client: &reqwest::Client, token: &str
 }
 
 async fn a_burst_of_wrong_passwords_is_verified_no_more_often_than_the_limit(backend: Backend) {
-    let server = TestServer::spawn_with(backend, login_rate(10)).await;
+    let server = TestServer::spawn_with(keel_cli::site(), backend, login_rate(10)).await;
     assert_eq!(server.signup("victim@example.com").await.status(), 201);
     let attacker = server.new_client();
     let token = server.csrf_token_for(&attacker).await;
@@ -66,7 +66,7 @@ async fn a_burst_of_wrong_passwords_is_verified_no_more_often_than_the_limit(bac
 }
 
 async fn a_throttled_login_costs_no_password_hash(backend: Backend) {
-    let server = TestServer::spawn_with(backend, login_rate(5)).await;
+    let server = TestServer::spawn_with(keel_cli::site(), backend, login_rate(5)).await;
     assert_eq!(server.signup("victim@example.com").await.status(), 201);
     let client = server.new_client();
     let token = server.csrf_token_for(&client).await;
@@ -85,7 +85,7 @@ async fn a_throttled_login_costs_no_password_hash(backend: Backend) {
 }
 
 async fn right_logins_do_not_use_up_the_address_allowance(backend: Backend) {
-    let server = TestServer::spawn_with(backend, login_rate(3)).await;
+    let server = TestServer::spawn_with(keel_cli::site(), backend, login_rate(3)).await;
     assert_eq!(server.signup("victim@example.com").await.status(), 201);
     let client = server.new_client();
     for round in 0..6 {
@@ -99,7 +99,7 @@ async fn right_logins_do_not_use_up_the_address_allowance(backend: Backend) {
 }
 
 async fn signups_are_throttled_per_address_before_hashing(backend: Backend) {
-    let server = TestServer::spawn_with(backend, |s| {
+    let server = TestServer::spawn_with(keel_cli::site(), backend, |s| {
         s.security.signup_rate = Rate {
             count: 2,
             period: Duration::from_secs(3600),

@@ -1,6 +1,7 @@
 //! Redis, PostgreSQL and SQLite going away and coming back, with servers the
 //! tests own (never the shared ones).
 
+use keel_forms::settings::FormsSettings;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -48,12 +49,14 @@ async fn the_site_rides_out_a_refused_and_a_frozen_redis(backend: Backend) {
         return;
     };
     let url = redis.url();
-    let server = TestServer::spawn_with(backend, move |s| {
+    let server = TestServer::spawn_with(keel_cli::site(), backend, move |s| {
         s.cache.backend = CacheBackendKind::Redis(SecretString::from(url));
-        s.security.submission_rate = Rate {
-            count: 3,
-            period: Duration::from_secs(600),
-        };
+        s.update_section(|f: &mut FormsSettings| {
+            f.submission_rate = Rate {
+                count: 3,
+                period: Duration::from_secs(600),
+            }
+        });
     })
     .await;
     let (id, slug) = published_form_with_id(&server).await;
@@ -174,14 +177,16 @@ async fn a_postgres_restart_and_stall_under_load_lose_no_acknowledged_submission
         return;
     };
     let url = pg.url();
-    let server = TestServer::spawn_with(Backend::Sqlite, move |s| {
+    let server = TestServer::spawn_with(keel_cli::site(), Backend::Sqlite, move |s| {
         s.database.url = SecretString::from(url);
         s.database.kind = DatabaseKind::Postgres;
         s.server.request_timeout = Duration::from_secs(3);
-        s.security.submission_rate = Rate {
-            count: 1_000_000,
-            period: Duration::from_secs(60),
-        };
+        s.update_section(|f: &mut FormsSettings| {
+            f.submission_rate = Rate {
+                count: 1_000_000,
+                period: Duration::from_secs(60),
+            }
+        });
     })
     .await;
     let (id, slug) = published_form_with_id(&server).await;
@@ -252,7 +257,7 @@ async fn a_postgres_restart_and_stall_under_load_lose_no_acknowledged_submission
 
 #[tokio::test]
 async fn a_sqlite_file_locked_by_another_process_gives_503_then_recovers() {
-    let server = TestServer::spawn(Backend::Sqlite).await;
+    let server = TestServer::spawn(keel_cli::site(), Backend::Sqlite).await;
     let (_, slug) = published_form_with_id(&server).await;
     let token = submission_token(&server, &slug).await;
     let visitor = reqwest::Client::new();

@@ -51,7 +51,7 @@ pub(crate) async fn site(profile: Profile) -> Site {
         files: Default::default(),
     });
     let (r, e) = (root.clone(), extra.clone());
-    let server = TestServer::spawn_with(Backend::Sqlite, move |s| {
+    let server = TestServer::spawn_with(keel_cli::site(), Backend::Sqlite, move |s| {
         s.profile = profile;
         s.files.static_root = r;
         s.files.staticfiles_dirs = vec![e];

@@ -25,7 +25,11 @@ pub(crate) struct FormsState {
 pub(crate) fn router(core: &Core) -> Router {
     let state = FormsState {
         core: core.clone(),
-        submissions: Throttle::new(core.cache.clone(), "submission", core.settings.security.submission_rate),
+        submissions: Throttle::new(
+            core.cache.clone(),
+            "submission",
+            crate::settings::FormsSettings::of(&core.settings).submission_rate,
+        ),
     };
     Router::new()
         .merge(owner::router(state.clone()))

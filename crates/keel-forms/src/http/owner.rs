@@ -52,7 +52,7 @@ fn webhook_policy(state: &FormsState) -> impl Fn(&str) -> Result<String, String>
 }
 
 fn new_webhook_secret() -> String {
-    keel::security::secret::generate_key()
+    keel::settings::secret::generate_key()
 }
 
 #[utoipa::path(

@@ -210,7 +210,12 @@ struct Submission {
 }
 
 pub(super) fn check_token(state: &FormsState, token: &str, form_id: Uuid) -> Result<(), Problem> {
-    let age = i64::try_from(state.core.settings.security.submission_token_age.as_secs()).unwrap_or(i64::MAX);
+    let age = i64::try_from(
+        crate::settings::FormsSettings::of(&state.core.settings)
+            .submission_token_age
+            .as_secs(),
+    )
+    .unwrap_or(i64::MAX);
     match state.core.signer.unsign_timestamped(TOKEN_SALT, token, age, now()) {
         Ok(id) if id == form_id.to_string() => Ok(()),
         Err(keel::security::signing::SignatureError::Expired) => Err(Problem::forbidden(

@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 use super::{users, EmailAddress, User};
 use crate::core::Core;
 use crate::http::extract::ApiJson;
+use crate::http::openapi::{Forbidden, JsonBodyErrors, SiteErrors, TooManyRequests, Unauthorized};
 use crate::http::{FieldError, Problem};
 use crate::security::client_ip::ClientIp;
 use crate::security::hash_gate::{Busy, HashGate};
@@ -87,8 +88,22 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     }
 }
 
-pub(crate) fn user_body(user: &User) -> serde_json::Value {
-    serde_json::json!({ "id": user.id, "email": user.email, "is_superuser": user.is_superuser })
+/// A user, as `me`, signup and login answer.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = User)]
+pub struct UserBody {
+    pub id: uuid::Uuid,
+    #[schema(format = Email)]
+    pub email: String,
+    pub is_superuser: bool,
+}
+
+pub(crate) fn user_body(user: &User) -> UserBody {
+    UserBody {
+        id: user.id,
+        email: user.email.clone(),
+        is_superuser: user.is_superuser,
+    }
 }
 
 fn rate_limited(RetryAfter(secs): RetryAfter) -> Problem {
@@ -136,10 +151,10 @@ async fn hashed<T: Send + 'static>(gate: &HashGate, work: impl FnOnce() -> T + S
     security(("csrf" = [])),
     responses(
         (status = 201, description = "Signed up and logged in; `Set-Cookie` sets `sessionid` and a new `csrftoken`.",
-            body = crate::http::openapi::User),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        crate::http::openapi::JsonBodyErrors,
-        crate::http::openapi::SiteErrors,
+            body = UserBody),
+        (status = 403, response = Forbidden),
+        JsonBodyErrors,
+        SiteErrors,
     )
 )]
 async fn signup(
@@ -184,12 +199,12 @@ async fn signup(
     security(("csrf" = [])),
     responses(
         (status = 200, description = "Logged in; `Set-Cookie` sets `sessionid` and a new `csrftoken`.",
-            body = crate::http::openapi::User),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 429, response = crate::http::openapi::TooManyRequests),
-        crate::http::openapi::JsonBodyErrors,
-        crate::http::openapi::SiteErrors,
+            body = UserBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 429, response = TooManyRequests),
+        JsonBodyErrors,
+        SiteErrors,
     )
 )]
 async fn login(
@@ -249,8 +264,8 @@ async fn login(
     security(("csrf" = [])),
     responses(
         (status = 204, description = "Logged out; `Set-Cookie` expires `sessionid`."),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        crate::http::openapi::SiteErrors,
+        (status = 403, response = Forbidden),
+        SiteErrors,
     )
 )]
 async fn logout(State(state): State<AccountsState>, headers: HeaderMap) -> Result<Response, Problem> {
@@ -272,11 +287,11 @@ async fn logout(State(state): State<AccountsState>, headers: HeaderMap) -> Resul
     summary = "The current user",
     security(("session" = [])),
     responses(
-        (status = 200, description = "The logged-in user.", body = crate::http::openapi::User),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        crate::http::openapi::SiteErrors,
+        (status = 200, description = "The logged-in user.", body = UserBody),
+        (status = 401, response = Unauthorized),
+        SiteErrors,
     )
 )]
-async fn me(current: CurrentUser) -> Json<serde_json::Value> {
+async fn me(current: CurrentUser) -> Json<UserBody> {
     Json(user_body(&current.user))
 }

@@ -113,3 +113,15 @@ pub async fn record_login(db: &Db, id: Uuid) -> Result<(), DbError> {
     });
     Ok(())
 }
+
+impl From<AccountError> for crate::http::Problem {
+    fn from(err: AccountError) -> Self {
+        match err {
+            AccountError::DuplicateEmail => Self::invalid(vec![crate::http::FieldError::new(
+                "email",
+                "A user with this email address already exists.",
+            )]),
+            AccountError::Db(err) => err.into(),
+        }
+    }
+}

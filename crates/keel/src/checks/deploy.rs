@@ -9,7 +9,7 @@ use secrecy::ExposeSecret;
 
 use super::registry::{self as r, Check};
 use super::Finding;
-use crate::settings::{CacheBackendKind, DatabaseKind, EmailBackendKind, Settings, ShownSetting, Source};
+use crate::settings::{CacheBackendKind, DatabaseKind, EmailBackendKind, Settings, Source};
 
 /// Keys shorter than this, or with fewer distinct characters, are weak.
 const MIN_KEY_LEN: usize = 50;
@@ -216,10 +216,12 @@ pub fn public_url_checks(settings: &Settings, findings: &mut Vec<Finding>) {
     }
 }
 
-fn secret_in_config(shown: &[ShownSetting], findings: &mut Vec<Finding>) {
-    for setting in shown {
+fn secret_in_config(settings: &Settings, findings: &mut Vec<Finding>) {
+    for setting in settings.shown() {
         let in_toml = matches!(setting.source, Some(Source::TomlDefault(_) | Source::TomlProfile(..)));
-        let sensitive = crate::settings::catalog::find(setting.name)
+        let sensitive = settings
+            .catalog()
+            .find(setting.name)
             .is_some_and(|spec| spec.sensitivity != crate::settings::catalog::Sensitivity::Plain);
         let holds_secret = setting.value.as_deref().is_some_and(|v| v.contains("********"));
         if in_toml && sensitive && holds_secret {
@@ -265,7 +267,7 @@ pub fn deploy_checks(settings: &Settings) -> Vec<Finding> {
     key_checks(settings, &mut findings);
     https_checks(settings, &mut findings);
     host_and_origin_checks(settings, &mut findings);
-    secret_in_config(settings.shown(), &mut findings);
+    secret_in_config(settings, &mut findings);
     service_checks(settings, &mut findings);
     findings
 }

@@ -33,10 +33,13 @@ fn findings(env: &[(&str, &str)], toml: Option<&str>) -> Vec<&'static str> {
         std::fs::write(dir.path().join("keel.toml"), text).unwrap();
     }
     let env: HashMap<String, String> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    let settings = Settings::load_from(&LoadInput {
-        env,
-        cwd: dir.path().to_owned(),
-    })
+    let settings = Settings::load_from(
+        &LoadInput {
+            env,
+            cwd: dir.path().to_owned(),
+        },
+        &[],
+    )
     .expect("valid settings");
     let mut all = deploy_checks(&settings);
     public_url_checks(&settings, &mut all);

@@ -1,18 +1,16 @@
 //! System checks: each finding has a stable id, a level, a message and a
 //! hint. Every check is declared in [`registry`], so ids stay unique and
-//! `keel check --list` can print them all. `run` collects the findings of the
-//! core and of every app; `serve` in `prod` refuses to start on any error.
+//! `keel check --list` can print them all. `launch::run_checks` collects the
+//! findings of the core and of every app; `serve` in `prod` refuses to start on any error.
 
 pub mod deploy;
 #[cfg(test)]
 mod deploy_tests;
 pub mod registry;
-mod runs;
 
 use serde::Serialize;
 
 pub use registry::Check;
-pub use runs::run;
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -64,6 +64,21 @@ fn is_unavailable_code(code: Option<&str>) -> bool {
     code.starts_with("08") || code.starts_with("53") || matches!(code, "57P01" | "57P02" | "57P03")
 }
 
+/// A database that is down is 503 with `Retry-After`; anything else is an
+/// opaque 500. The cause is logged here, once, with the request id; the
+/// client sees neither.
+impl From<DbError> for crate::http::Problem {
+    fn from(err: DbError) -> Self {
+        if err.is_unavailable() {
+            tracing::error!(error = %err, "database unavailable");
+            Self::unavailable("The service is temporarily unavailable; try again shortly.")
+        } else {
+            tracing::error!(error = %err, "database error");
+            Self::internal()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -1,17 +1,13 @@
-//! HTTP: the server (takes a listener it is given, drains on shutdown), the
-//! one ordered middleware stack, the `Problem` error type and the
-//! operational endpoints.
+//! The floor every other module stands on: the `Problem` error type, the
+//! extractors, the shared OpenAPI components, byte ranges, request ids and
+//! the access log, and HTML error pages. It imports nothing else of Keel's.
+//! The server is in `server`, the middleware stack in `launch::stack`.
 
-mod connection;
 pub mod error_pages;
-mod errors;
 pub mod extract;
 pub mod observe;
 pub mod openapi;
-pub mod ops;
 pub mod problem;
 pub mod range;
-pub mod server;
-pub mod stack;
 
 pub use problem::{FieldError, Problem};

@@ -1,41 +1,16 @@
-//! The OpenAPI 3.1 description of the HTTP API, at `GET /api/openapi.json`.
-//!
-//! Generated from the code with `utoipa`: handlers carry `#[utoipa::path]`,
-//! request and response types derive `ToSchema`. The core describes its own
-//! routes (health, CSRF, accounts, this document), the `Problem` body and
-//! the error responses every app refers to (`#/components/responses/NotFound`
-//! and so on); each app adds its part through [`App::openapi`], and
-//! [`document`] merges them into one. The document is built and encoded once,
-//! at start, and served from memory.
-//!
-//! - `responses`: the error responses and the sets operations share
-//! - `bodies`: schema-only mirrors of the bodies handlers build with
-//!   `serde_json::json!`, each tested against the JSON the handler builds
-//!
-//! It must not know any app's routes or types: those come through the hook.
+//! The OpenAPI components every part of the document shares: the error
+//! responses (`#/components/responses/…`), all `application/problem+json`
+//! with the `Problem` schema, the sets of them most operations share, and
+//! the names of the security schemes. Handlers name one with
+//! `(status = 404, response = NotFound)` and a set with `SiteErrors`. The
+//! document itself is assembled by `launch::openapi`.
 
-mod bodies;
-mod responses;
+use std::collections::BTreeMap;
 
-use axum::body::Bytes;
-use axum::response::{IntoResponse, Response as HttpResponse};
-use axum::routing::get;
-use axum::Router;
-use http::{header, HeaderValue};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa::openapi::OpenApi as Document;
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::{ContentBuilder, HeaderBuilder, ObjectBuilder, Ref, RefOr, Response, ResponseBuilder, Type};
+use utoipa::{ToResponse, ToSchema};
 
-use bodies::OpenApiDocument;
-pub(crate) use bodies::{CsrfToken, Health, Readiness, User};
-pub use responses::{
-    BadRequest, Conflict, Forbidden, InternalError, JsonBodyErrors, MethodNotAllowed, NotFound, PayloadTooLarge,
-    RangeNotSatisfiable, SiteErrors, TooManyRequests, Unauthorized, Unavailable, UnsupportedMediaType,
-    ValidationFailed,
-};
-
-use super::problem::{FieldError, ProblemBody};
-use crate::app::App;
+use super::problem::ProblemBody;
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -44,185 +19,84 @@ pub const SESSION: &str = "session";
 /// The name of the CSRF header's security scheme.
 pub const CSRF: &str = "csrf";
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "Keel",
-        description = "The Keel forms service's HTTP API.\n\n\
-            Every error is `application/problem+json` (RFC 9457) with the `Problem` schema; \
-            its `request_id` equals the `x-request-id` response header. \
-            A method a path does not list is answered 405 with `Allow` \
-            (`#/components/responses/MethodNotAllowed`), and TRACE always is. \
-            Outside `/api/`, a browser asking for HTML gets a plain HTML page instead of a problem. \
-            Unsafe methods on session routes need the `X-CSRFToken` header holding the token of \
-            `GET /api/csrf`, the `csrftoken` cookie it sets, and a matching `Origin` (or, on https \
-            without Origin, `Referer`)."
-    ),
-    paths(
-        super::ops::healthz,
-        super::ops::readyz,
-        crate::security::csrf::get_csrf,
-        crate::accounts::http::signup,
-        crate::accounts::http::login,
-        crate::accounts::http::logout,
-        crate::accounts::http::me,
-        get_openapi,
-    ),
-    components(
-        schemas(ProblemBody, FieldError),
-        responses(
-            BadRequest,
-            Unauthorized,
-            Forbidden,
-            NotFound,
-            MethodNotAllowed,
-            Conflict,
-            PayloadTooLarge,
-            UnsupportedMediaType,
-            RangeNotSatisfiable,
-            ValidationFailed,
-            TooManyRequests,
-            InternalError,
-            Unavailable,
-        )
-    ),
-    modifiers(&SecuritySchemes),
-    tags(
-        (name = "operations", description = "Probes for load balancers: any Host, plain http."),
-        (name = "security", description = "The CSRF token for unsafe requests."),
-        (name = "accounts", description = "Sign-up, login, logout and the current user (session cookie `sessionid`)."),
-        (name = "meta", description = "This description of the API."),
-    )
-)]
-struct CoreApi;
-
-/// The session cookie and the CSRF header, as API-key schemes.
-struct SecuritySchemes;
-
-impl Modify for SecuritySchemes {
-    fn modify(&self, openapi: &mut Document) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            SESSION,
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
-                crate::security::sessions::COOKIE_NAME,
-                "The session cookie set by signup and login (HttpOnly), rotated on login.",
-            ))),
-        );
-        components.add_security_scheme(
-            CSRF,
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                "X-CSRFToken",
-                "The token of GET /api/csrf. It must come with the `csrftoken` cookie that call sets \
-                 and an Origin (or, on https, Referer) of this site or of KEEL_CSRF_TRUSTED_ORIGINS.",
-            ))),
+/// A problem response of `description`, with `Retry-After` when `retry`.
+fn problem_response(description: &str, retry: bool) -> RefOr<Response> {
+    let problem = RefOr::Ref(Ref::from_schema_name(<ProblemBody as ToSchema>::name()));
+    let content = ContentBuilder::new().schema(Some(problem)).build();
+    let mut response = ResponseBuilder::new()
+        .description(description)
+        .content(PROBLEM_JSON, content);
+    if retry {
+        response = response.header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)))
+                .description(Some("Seconds to wait before trying again."))
+                .build(),
         );
     }
+    response.build().into()
 }
 
-/// The whole document: the core's part merged with every app's.
-pub fn document(apps: &[Box<dyn App>]) -> Document {
-    let mut doc = CoreApi::openapi();
-    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    for app in apps {
-        if let Some(part) = app.openapi() {
-            doc.merge(part);
-        }
-    }
-    doc
-}
+/// Reusable problem responses, as `components/responses` entries that
+/// handlers name with `(status = 404, response = NotFound)`.
+macro_rules! problem_responses {
+    ($($name:ident: $retry:literal, $description:literal;)+) => {
+        $(
+            #[doc = $description]
+            pub struct $name;
 
-/// The route serving the document, encoded once here.
-pub fn router(apps: &[Box<dyn App>]) -> Router {
-    let encoded = match document(apps).to_json() {
-        Ok(json) => Some(Bytes::from(json)),
-        Err(err) => {
-            // Not reachable with utoipa's own types; answered 500 rather
-            // than refusing to start over documentation.
-            tracing::error!(error = %err, "could not encode the OpenAPI document");
-            None
-        }
-    };
-    // The path is a literal so the route test can read it from the source.
-    Router::new().route("/api/openapi.json", get(move || get_openapi(encoded.clone())))
-}
-
-/// The OpenAPI description of this API.
-#[utoipa::path(
-    get,
-    path = "/api/openapi.json",
-    tag = "meta",
-    summary = "This document",
-    description = "The OpenAPI 3.1 description of every endpoint, request body and error, generated from the code.",
-    responses(
-        (status = 200, description = "The OpenAPI 3.1 document.", body = OpenApiDocument),
-        SiteErrors,
-    )
-)]
-async fn get_openapi(encoded: Option<Bytes>) -> HttpResponse {
-    match encoded {
-        Some(body) => (
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-            body,
-        )
-            .into_response(),
-        None => super::Problem::internal().into_response(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::collections::BTreeSet;
-
-    use serde_json::Value;
-
-    use super::bodies::tests::{keys, members};
-    use super::*;
-
-    #[test]
-    fn the_problem_schema_lists_every_member_a_problem_sends() {
-        // Over the cap, so that `errors_truncated` is sent too.
-        let errors = (0..=crate::http::problem::MAX_ERRORS)
-            .map(|i| crate::FieldError::new(format!("fields[{i}]"), "Give a label."))
-            .collect();
-        let mut problem = crate::Problem::invalid(errors);
-        problem.request_id = Some("abc".to_owned());
-        let body = serde_json::to_value(&problem).expect("a problem encodes");
-        let (properties, required) = members::<ProblemBody>();
-        assert_eq!(keys(&body), properties);
-        let always: BTreeSet<String> = ["type", "title", "status", "detail", "request_id"]
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-        assert_eq!(
-            required, always,
-            "errors and errors_truncated are sent only when there are some"
-        );
-    }
-
-    #[test]
-    fn the_core_document_references_only_components_it_has() {
-        let doc = serde_json::to_value(document(&[])).expect("the document encodes");
-        assert_eq!(doc["openapi"], "3.1.0");
-        let mut refs = Vec::new();
-        collect_refs(&doc, &mut refs);
-        assert!(!refs.is_empty());
-        for reference in refs {
-            let pointer = reference.strip_prefix('#').expect("a local reference");
-            assert!(doc.pointer(pointer).is_some(), "{reference} resolves");
-        }
-    }
-
-    fn collect_refs(value: &Value, out: &mut Vec<String>) {
-        match value {
-            Value::Object(map) => {
-                if let Some(Value::String(r)) = map.get("$ref") {
-                    out.push(r.clone());
+            impl<'r> ToResponse<'r> for $name {
+                fn response() -> (&'r str, RefOr<Response>) {
+                    (stringify!($name), problem_response($description, $retry))
                 }
-                map.values().for_each(|v| collect_refs(v, out));
             }
-            Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
-            _ => {}
-        }
+        )+
+    };
+}
+
+problem_responses! {
+    BadRequest: false, "The request is malformed: a Host not in KEEL_ALLOWED_HOSTS, a body that is not JSON, or a query that is not valid (a foreign cursor).";
+    Unauthorized: false, "Not logged in (no valid session cookie), or, at login, a wrong email address or password.";
+    Forbidden: false, "Refused: a failed CSRF check (`urn:keel:problem:csrf-failed`), sign-up closed, or a submission token that is not valid or has expired; `type` says which.";
+    NotFound: false, "Nothing here, or not yours: another user's form is 404, never 403.";
+    MethodNotAllowed: false, "The path does not have this method; `Allow` lists those it has.";
+    Conflict: false, "The request conflicts with the resource's state (a form that is not accepting responses).";
+    PayloadTooLarge: false, "The body is larger than this endpoint accepts (KEEL_MAX_BODY_BYTES; for uploads, KEEL_MAX_UPLOAD_BYTES per file).";
+    UnsupportedMediaType: false, "The body is not of a media type this endpoint accepts (application/json, or multipart/form-data where documented).";
+    RangeNotSatisfiable: false, "The requested byte range is not inside the file; `Content-Range` gives its size.";
+    ValidationFailed: false, "The body is JSON but not valid: a wrong type, a missing or unknown member, or a value out of its limits; `errors` names each member.";
+    TooManyRequests: true, "Too many attempts (failed logins, submissions); try again after Retry-After seconds.";
+    InternalError: false, "Something went wrong on the server; the request id identifies it in the logs.";
+    Unavailable: true, "The database or cache is down, the server is shutting down, or the request took too long.";
+}
+
+/// The responses every route behind host validation may give.
+pub struct SiteErrors;
+
+impl utoipa::IntoResponses for SiteErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        refs(&[("400", "BadRequest"), ("500", "InternalError"), ("503", "Unavailable")])
     }
+}
+
+/// The responses of an endpoint that reads a JSON body.
+pub struct JsonBodyErrors;
+
+impl utoipa::IntoResponses for JsonBodyErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        refs(&[
+            ("400", "BadRequest"),
+            ("413", "PayloadTooLarge"),
+            ("415", "UnsupportedMediaType"),
+            ("422", "ValidationFailed"),
+        ])
+    }
+}
+
+fn refs(entries: &[(&str, &str)]) -> BTreeMap<String, RefOr<Response>> {
+    entries
+        .iter()
+        .map(|(status, name)| ((*status).to_owned(), RefOr::Ref(Ref::from_response_name(*name))))
+        .collect()
 }

@@ -15,14 +15,13 @@
 //! Origin` themselves (per form); this layer leaves their responses alone.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
-
-use super::policy::Policy;
 
 /// Methods a cross-origin caller may use.
 const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
@@ -144,7 +143,7 @@ pub fn is_preflight(request: &Request) -> bool {
 }
 
 /// Middleware: answers preflights and decorates responses.
-pub async fn cors(State(policy): State<Policy>, request: Request, next: Next) -> Response {
+pub async fn cors(State(policy): State<Arc<CorsPolicy>>, request: Request, next: Next) -> Response {
     let origin = request.headers().get(header::ORIGIN).cloned();
     if request.uri().path().starts_with(PUBLIC_PREFIX) {
         return match origin {
@@ -154,13 +153,13 @@ pub async fn cors(State(policy): State<Policy>, request: Request, next: Next) ->
     }
     if is_preflight(&request) {
         if let Some(origin) = &origin {
-            return policy.cors.preflight(origin);
+            return policy.preflight(origin);
         }
     }
     let mut response = next.run(request).await;
     // A handler with its own CORS policy (public endpoints) has set it.
     if !response.headers().contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
-        policy.cors.decorate(origin.as_ref(), &mut response);
+        policy.decorate(origin.as_ref(), &mut response);
     }
     response
 }

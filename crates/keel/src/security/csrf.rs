@@ -35,26 +35,6 @@ pub const HEADER_NAME: &str = "x-csrftoken";
 /// The cookie lives a year, as Django's does; the secret rotates at login.
 const COOKIE_AGE_SECS: i64 = 31_449_600;
 
-/// A route pattern such as `/api/public/forms/{slug}/responses`: `{...}`
-/// matches one segment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoutePattern(pub &'static str);
-
-impl RoutePattern {
-    pub fn matches(&self, path: &str) -> bool {
-        let mut want = self.0.split('/');
-        let mut have = path.split('/');
-        loop {
-            match (want.next(), have.next()) {
-                (None, None) => return true,
-                (Some(w), Some(h)) if w.starts_with('{') && w.ends_with('}') && !h.is_empty() => {}
-                (Some(w), Some(h)) if w == h => {}
-                _ => return false,
-            }
-        }
-    }
-}
-
 fn reject(reason: &str) -> Response {
     tracing::warn!(csrf.reason = reason, "CSRF check failed");
     Problem::forbidden("csrf-failed", format!("CSRF verification failed: {reason}")).into_response()
@@ -158,6 +138,14 @@ pub fn new_cookie(policy: &Policy) -> (String, HeaderValue) {
     (secret, cookie)
 }
 
+/// `GET /api/csrf`'s body.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CsrfToken {
+    /// The masked token to send as `X-CSRFToken`; a new mask each call.
+    #[serde(rename = "csrfToken")]
+    pub csrf_token: String,
+}
+
 /// `GET /api/csrf`: a fresh masked token for the cookie's secret (a new
 /// secret and cookie when there is none or it is malformed).
 #[utoipa::path(
@@ -167,7 +155,7 @@ pub fn new_cookie(policy: &Policy) -> (String, HeaderValue) {
     summary = "A CSRF token",
     description = "A fresh masked token for unsafe requests (send it as `X-CSRFToken`), and the `csrftoken` cookie holding its secret (a new one when there is none).",
     responses(
-        (status = 200, description = "The token; `Set-Cookie` sets `csrftoken`.", body = crate::http::openapi::CsrfToken,
+        (status = 200, description = "The token; `Set-Cookie` sets `csrftoken`.", body = CsrfToken,
             headers(("Set-Cookie" = String, description = "`csrftoken=…`, the secret the token unmasks to."))),
         crate::http::openapi::SiteErrors,
     )
@@ -181,14 +169,17 @@ pub async fn get_csrf(axum::Extension(policy): axum::Extension<Policy>, headers:
         ),
         None => new_cookie(&policy),
     };
-    let mut response = Json(serde_json::json!({ "csrfToken": csrf_token::mask(&secret) })).into_response();
+    let mut response = Json(CsrfToken {
+        csrf_token: csrf_token::mask(&secret),
+    })
+    .into_response();
     response.headers_mut().append(header::SET_COOKIE, cookie);
     response
 }
 
 #[cfg(test)]
 mod tests {
-    use super::RoutePattern;
+    use crate::security::policy::RoutePattern;
 
     #[test]
     fn route_patterns_match_one_segment_per_parameter() {

@@ -8,12 +8,13 @@
 //! 400, so a forged Host can never reach a password-reset link or a cache
 //! key.
 
+use std::sync::Arc;
+
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::header::HOST;
 
-use super::policy::Policy;
 use crate::http::Problem;
 
 /// The allowed-hosts list, parsed once.
@@ -110,7 +111,7 @@ fn bad_host(detail: &str) -> Response {
 }
 
 /// Middleware: 400 unless the Host is well-formed, single and allowed.
-pub async fn validate_host(State(policy): State<Policy>, mut request: Request, next: Next) -> Response {
+pub async fn validate_host(State(allowed): State<Arc<AllowedHosts>>, mut request: Request, next: Next) -> Response {
     let mut hosts = request.headers().get_all(HOST).iter();
     let (Some(value), None) = (hosts.next(), hosts.next()) else {
         return bad_host("exactly one Host header is required");
@@ -124,7 +125,7 @@ pub async fn validate_host(State(policy): State<Policy>, mut request: Request, n
             return bad_host("it differs from the request target");
         }
     }
-    if !policy.allowed_hosts.allows(&name) {
+    if !allowed.allows(&name) {
         tracing::warn!(host.name = %name, "disallowed host");
         return bad_host("this site does not answer to that name; add it to KEEL_ALLOWED_HOSTS");
     }

@@ -4,7 +4,7 @@
 //! Host), [`https`] (301 to https), [`cors`], [`csrf`]; [`headers`] wraps
 //! them all. Services: [`signing`] with key rotation, [`sessions`] in the
 //! database with the cache in front, [`passwords`], [`throttle`] for rate
-//! limits, [`client_ip`] behind trusted proxies, [`secret`] keys.
+//! limits, [`client_ip`] behind trusted proxies.
 
 pub mod client_ip;
 pub mod cookies;
@@ -17,7 +17,6 @@ pub mod hosts;
 pub mod https;
 pub mod passwords;
 pub mod policy;
-pub mod secret;
 pub mod sessions;
 pub mod signing;
 pub mod throttle;

@@ -8,13 +8,32 @@ use http::HeaderValue;
 use ipnet::IpNet;
 
 use super::cors::CorsPolicy;
-use super::csrf::RoutePattern;
 use super::hosts::AllowedHosts;
 use crate::settings::{Profile, Settings};
 
+/// A route pattern such as `/api/public/forms/{slug}/responses`: `{...}`
+/// matches one segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutePattern(pub &'static str);
+
+impl RoutePattern {
+    pub fn matches(&self, path: &str) -> bool {
+        let mut want = self.0.split('/');
+        let mut have = path.split('/');
+        loop {
+            match (want.next(), have.next()) {
+                (None, None) => return true,
+                (Some(w), Some(h)) if w.starts_with('{') && w.ends_with('}') && !h.is_empty() => {}
+                (Some(w), Some(h)) if w == h => {}
+                _ => return false,
+            }
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct PolicyInner {
-    pub allowed_hosts: AllowedHosts,
+    pub allowed_hosts: Arc<AllowedHosts>,
     pub ssl_redirect: bool,
     /// Lowercase header name and the value that marks https.
     pub proxy_ssl_header: Option<(String, String)>,
@@ -25,7 +44,7 @@ pub struct PolicyInner {
     pub csrf_exempt: Vec<RoutePattern>,
     pub csrf_cookie_secure: bool,
     pub session_cookie_secure: bool,
-    pub cors: CorsPolicy,
+    pub cors: Arc<CorsPolicy>,
     pub trusted_proxies: Vec<IpNet>,
     /// Detailed error pages: `dev` with `KEEL_DEBUG` only.
     pub debug_pages: bool,
@@ -63,7 +82,7 @@ impl Policy {
     pub fn new(settings: &Settings, csrf_exempt: Vec<RoutePattern>) -> Self {
         let s = &settings.security;
         Self(Arc::new(PolicyInner {
-            allowed_hosts: AllowedHosts::new(&s.allowed_hosts),
+            allowed_hosts: Arc::new(AllowedHosts::new(&s.allowed_hosts)),
             ssl_redirect: s.ssl_redirect,
             proxy_ssl_header: s.proxy_ssl_header.clone(),
             hsts: hsts_value(s.hsts_seconds, s.hsts_include_subdomains, s.hsts_preload),
@@ -75,7 +94,7 @@ impl Policy {
             csrf_exempt,
             csrf_cookie_secure: s.csrf_cookie_secure,
             session_cookie_secure: s.session_cookie_secure,
-            cors: CorsPolicy::new(&s.cors_allowed_origins, s.cors_allow_credentials),
+            cors: Arc::new(CorsPolicy::new(&s.cors_allowed_origins, s.cors_allow_credentials)),
             trusted_proxies: s.trusted_proxies.clone(),
             debug_pages: settings.debug && settings.profile == Profile::Dev,
         }))

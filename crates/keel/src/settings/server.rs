@@ -3,9 +3,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::catalog as c;
+use super::error::SettingsError;
 use super::parse;
-use super::sections::{positive_duration, Reader};
-use super::SettingsError;
+use super::reader::Reader;
 
 /// The server process.
 #[derive(Debug, Clone)]
@@ -41,20 +42,20 @@ impl ServerSettings {
     }
 }
 
-pub(super) fn server_settings(r: &Reader<'_>) -> Result<ServerSettings, SettingsError> {
-    let max_connections = r.get("KEEL_MAX_CONNECTIONS", |s| match s.trim() {
+pub(super) fn read(r: &Reader<'_>) -> Result<ServerSettings, SettingsError> {
+    let max_connections = r.get(c::MAX_CONNECTIONS, |s| match s.trim() {
         "auto" => Ok(None),
         other => parse::integer(other, 1, 1_000_000).map(|n| Some(n as usize)),
     })?;
     Ok(ServerSettings {
-        metrics_bind: r.optional("KEEL_METRICS_BIND", parse::socket_addr)?,
-        shutdown_timeout: r.seconds("KEEL_SHUTDOWN_TIMEOUT")?,
-        request_timeout: r.get("KEEL_REQUEST_TIMEOUT", positive_duration)?,
-        upload_timeout: r.get("KEEL_UPLOAD_TIMEOUT", positive_duration)?,
-        body_read_timeout: r.get("KEEL_BODY_READ_TIMEOUT", positive_duration)?,
-        header_read_timeout: r.get("KEEL_HEADER_READ_TIMEOUT", positive_duration)?,
-        keepalive_timeout: r.get("KEEL_KEEPALIVE_TIMEOUT", positive_duration)?,
-        max_header_bytes: r.get("KEEL_MAX_HEADER_BYTES", |s| {
+        metrics_bind: r.optional(c::METRICS_BIND, parse::socket_addr)?,
+        shutdown_timeout: r.seconds(c::SHUTDOWN_TIMEOUT)?,
+        request_timeout: r.positive_seconds(c::REQUEST_TIMEOUT)?,
+        upload_timeout: r.positive_seconds(c::UPLOAD_TIMEOUT)?,
+        body_read_timeout: r.positive_seconds(c::BODY_READ_TIMEOUT)?,
+        header_read_timeout: r.positive_seconds(c::HEADER_READ_TIMEOUT)?,
+        keepalive_timeout: r.positive_seconds(c::KEEPALIVE_TIMEOUT)?,
+        max_header_bytes: r.get(c::MAX_HEADER_BYTES, |s| {
             let n = parse::byte_size(s)?;
             if !(1024..=16 << 20).contains(&n) {
                 return Err("must be between 1KiB and 16MiB".to_owned());
@@ -62,6 +63,6 @@ pub(super) fn server_settings(r: &Reader<'_>) -> Result<ServerSettings, Settings
             Ok(n as usize)
         })?,
         max_connections,
-        max_concurrent_requests: r.get("KEEL_MAX_CONCURRENT_REQUESTS", |s| parse::integer(s, 1, 1_000_000))? as usize,
+        max_concurrent_requests: r.get(c::MAX_CONCURRENT_REQUESTS, |s| parse::integer(s, 1, 1_000_000))? as usize,
     })
 }

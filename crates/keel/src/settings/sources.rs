@@ -8,52 +8,12 @@
 //! `parse`, so every error can name the variable and the source.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::catalog::{self, SettingSpec, CATALOG};
-use super::{Profile, SettingsError};
-
-/// Where a value came from, for `settings show` and error messages.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    Default(Profile),
-    TomlDefault(PathBuf),
-    TomlProfile(PathBuf, Profile),
-    DotEnv(PathBuf),
-    Environment,
-    /// Read from a file named by `NAME_FILE` in the inner source.
-    File {
-        path: PathBuf,
-        via: Box<Source>,
-    },
-    /// Derived from another setting (`KEEL_PUBLIC_URL`).
-    Derived(&'static str),
-    /// Generated and kept on disk (the development secret key).
-    Generated(PathBuf),
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Source::Default(profile) => write!(f, "default ({profile})"),
-            Source::TomlDefault(path) => write!(f, "{} [default]", path.display()),
-            Source::TomlProfile(path, profile) => write!(f, "{} [{profile}]", path.display()),
-            Source::DotEnv(path) => write!(f, "{}", path.display()),
-            Source::Environment => f.write_str("environment"),
-            Source::File { path, via } => write!(f, "file {} (named in {via})", path.display()),
-            Source::Derived(from) => write!(f, "derived from {from}"),
-            Source::Generated(path) => write!(f, "generated, kept in {}", path.display()),
-        }
-    }
-}
-
-/// A raw value and its source.
-#[derive(Debug, Clone)]
-pub struct Raw {
-    pub value: String,
-    pub source: Source,
-}
+use super::catalog::{Catalog, SettingSpec};
+use super::error::SettingsError;
+use super::profile::Profile;
+use super::value::{Raw, Source};
 
 /// What the loader reads: the process environment and the working folder.
 /// Tests build one by hand; `Settings::load` builds it from the process.
@@ -76,7 +36,7 @@ pub(super) struct Resolved {
     pub unknown: Vec<String>,
 }
 
-pub(super) fn resolve(input: &LoadInput) -> Result<Resolved, SettingsError> {
+pub(super) fn resolve(input: &LoadInput, catalog: &Catalog) -> Result<Resolved, SettingsError> {
     let toml_path = config_path(input);
     let toml = read_toml(&input.cwd, &toml_path)?;
     let dotenv_path = input.cwd.join(".env");
@@ -89,15 +49,15 @@ pub(super) fn resolve(input: &LoadInput) -> Result<Resolved, SettingsError> {
     let profile = resolve_profile(&env, &dotenv, toml.as_ref())?;
     let mut layers = Vec::new();
     if let Some(toml) = &toml {
-        layers.push(toml_layer(&toml_path, toml, None)?);
-        layers.push(toml_layer(&toml_path, toml, Some(profile))?);
+        layers.push(toml_layer(&toml_path, toml, None, catalog)?);
+        layers.push(toml_layer(&toml_path, toml, Some(profile), catalog)?);
     }
     layers.extend(dotenv);
     layers.push(env);
 
     let mut unknown = Vec::new();
     let mut values = BTreeMap::new();
-    for spec in CATALOG {
+    for spec in catalog.iter() {
         if let Some(default) = spec.default_for(profile) {
             values.insert(
                 spec.name,
@@ -110,7 +70,7 @@ pub(super) fn resolve(input: &LoadInput) -> Result<Resolved, SettingsError> {
     }
     for layer in &layers {
         for (name, value) in &layer.values {
-            apply(layer, name, value, &input.cwd, &mut values, &mut unknown)?;
+            apply(layer, name, value, &input.cwd, catalog, &mut values, &mut unknown)?;
         }
     }
     unknown.sort();
@@ -128,10 +88,11 @@ fn apply(
     name: &str,
     value: &str,
     cwd: &Path,
+    catalog: &Catalog,
     values: &mut BTreeMap<&'static str, Raw>,
     unknown: &mut Vec<String>,
 ) -> Result<(), SettingsError> {
-    if let Some(spec) = catalog::find(name) {
+    if let Some(spec) = catalog.find(name) {
         let file_name = format!("{name}_FILE");
         if layer.values.contains_key(&file_name) && spec.accepts_file() {
             return Err(SettingsError::invalid(
@@ -149,7 +110,7 @@ fn apply(
         );
         return Ok(());
     }
-    if let Some(spec) = name.strip_suffix("_FILE").and_then(catalog::find) {
+    if let Some(spec) = name.strip_suffix("_FILE").and_then(|base| catalog.find(base)) {
         if !spec.accepts_file() {
             return Err(SettingsError::invalid(
                 name,
@@ -259,7 +220,12 @@ fn read_toml(cwd: &Path, path: &Path) -> Result<Option<toml::Table>, SettingsErr
     Ok(Some(table))
 }
 
-fn toml_layer(path: &Path, table: &toml::Table, profile: Option<Profile>) -> Result<Layer, SettingsError> {
+fn toml_layer(
+    path: &Path,
+    table: &toml::Table,
+    profile: Option<Profile>,
+    catalog: &Catalog,
+) -> Result<Layer, SettingsError> {
     let (section_name, source) = match profile {
         None => ("default".to_owned(), Source::TomlDefault(path.to_owned())),
         Some(p) => (p.to_string(), Source::TomlProfile(path.to_owned(), p)),
@@ -269,7 +235,7 @@ fn toml_layer(path: &Path, table: &toml::Table, profile: Option<Profile>) -> Res
         return Ok(Layer { source, values });
     };
     for (key, value) in section {
-        let name = toml_key_to_name(key).ok_or_else(|| SettingsError::File {
+        let name = toml_key_to_name(key, catalog).ok_or_else(|| SettingsError::File {
             path: path.to_owned(),
             reason: format!("[{section_name}] {key}: unknown setting"),
         })?;
@@ -284,12 +250,12 @@ fn toml_layer(path: &Path, table: &toml::Table, profile: Option<Profile>) -> Res
 
 /// `debug` → `KEEL_DEBUG`, `database_url` → `DATABASE_URL`,
 /// `secret_key_file` → `KEEL_SECRET_KEY_FILE`.
-fn toml_key_to_name(key: &str) -> Option<String> {
+fn toml_key_to_name(key: &str, catalog: &Catalog) -> Option<String> {
     let (base, file) = match key.strip_suffix("_file") {
         Some(base) => (base, "_FILE"),
         None => (key, ""),
     };
-    let spec: &SettingSpec = CATALOG.iter().find(|spec| spec.toml_key() == base)?;
+    let spec: &SettingSpec = catalog.iter().find(|spec| spec.toml_key() == base)?;
     if !file.is_empty() && !spec.accepts_file() {
         return None;
     }

@@ -13,10 +13,13 @@ fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
 }
 
 fn load(dir: &Path, pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-    Settings::load_from(&LoadInput {
-        env: env(pairs),
-        cwd: dir.to_owned(),
-    })
+    Settings::load_from(
+        &LoadInput {
+            env: env(pairs),
+            cwd: dir.to_owned(),
+        },
+        &[],
+    )
 }
 
 fn shown<'a>(settings: &'a Settings, name: &str) -> &'a ShownSetting {
@@ -370,7 +373,7 @@ fn the_test_constructor_is_valid() {
 #[test]
 fn every_secret_may_be_given_as_a_file() {
     let dir = tempfile::tempdir().unwrap();
-    for spec in catalog::CATALOG.iter().filter(|s| s.accepts_file()) {
+    for spec in catalog::CORE.iter().filter(|s| s.accepts_file()) {
         let value = match spec.name {
             "DATABASE_URL" => "postgres://u:p@db.internal/keel",
             "KEEL_CACHE_URL" => "redis://:p@cache.internal:6379",

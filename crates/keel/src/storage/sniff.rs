@@ -1,9 +1,10 @@
 //! Telling a file's type from its first bytes, never from what the client
 //! declared or from the name's extension, which are both the attacker's.
 //!
-//! A table of magic numbers for the formats a form usually takes (images,
-//! PDF, ZIP and the office formats inside it), then markup that a browser
-//! would run (HTML, SVG, XML) and plain text. Markup is found by the way
+//! Magic numbers first (the `infer` crate's table: images, audio, video,
+//! PDF, archives; ZIP and the office formats inside it by Keel's own look
+//! at the parts it names), then markup that a browser would run (HTML, SVG,
+//! XML) and plain text. Markup is found by the way
 //! the content starts and also anywhere in the sniffed prefix (an active
 //! element, a doctype, an XML declaration, an `on…=` handler in any tag),
 //! case-insensitively: `notes\n<script>` is HTML, not text. The trade-off
@@ -21,20 +22,6 @@ pub const OCTET_STREAM: &str = "application/octet-stream";
 
 /// Types a browser would execute or render with script.
 pub const ACTIVE: &[&str] = &["text/html", "image/svg+xml", "application/xml", "application/xhtml+xml"];
-
-/// (offset, magic bytes, type), checked in order.
-const MAGIC: &[(usize, &[u8], &str)] = &[
-    (0, b"\x89PNG\r\n\x1a\n", "image/png"),
-    (0, b"\xff\xd8\xff", "image/jpeg"),
-    (0, b"GIF87a", "image/gif"),
-    (0, b"GIF89a", "image/gif"),
-    (0, b"%PDF-", "application/pdf"),
-    (0, b"\x1f\x8b", "application/gzip"),
-    (4, b"ftypavif", "image/avif"),
-    (4, b"ftypheic", "image/heic"),
-    (4, b"ftypisom", "video/mp4"),
-    (4, b"ftypmp42", "video/mp4"),
-];
 
 /// Markup a browser runs, by the (case-insensitive) way it starts.
 const HTML_STARTS: &[&str] = &[
@@ -66,19 +53,27 @@ const ACTIVE_TAGS: &[&str] = &[
 
 /// The type of content that starts with `head`, if recognised.
 pub fn sniff(head: &[u8]) -> Option<&'static str> {
-    if let Some((_, _, kind)) = MAGIC
-        .iter()
-        .find(|(offset, magic, _)| head.get(*offset..*offset + magic.len()) == Some(*magic))
-    {
-        return Some(kind);
-    }
-    if head.starts_with(b"RIFF") && head.get(8..12) == Some(b"WEBP") {
-        return Some("image/webp");
-    }
     if head.starts_with(b"PK\x03\x04") {
         return Some(zip_kind(head));
     }
+    if let Some(kind) = binary_kind(head) {
+        return Some(kind);
+    }
     markup(head).or_else(|| is_text(head).then_some("text/plain"))
+}
+
+/// A binary format by its magic number (images, audio, video, documents,
+/// archives), from the `infer` crate's table. Its text matchers (HTML,
+/// XML, shell scripts) are left out: markup is judged by Keel's own rules
+/// below, which look further than the first bytes.
+///
+/// Some of those magic numbers are two or three printable bytes (`MZ`,
+/// `ID3`): a head that is all text is text, whatever it starts with, except
+/// for PDF, whose `%PDF-` is unmistakable.
+fn binary_kind(head: &[u8]) -> Option<&'static str> {
+    let kind = infer::get(head).filter(|kind| kind.matcher_type() != infer::MatcherType::Text)?;
+    let kind = kind.mime_type();
+    (kind == "application/pdf" || !is_text(head)).then_some(kind)
 }
 
 /// ZIP, or the office format whose parts it names near its start.

@@ -105,7 +105,32 @@ fn content_decides_the_type() {
             Some("text/plain"),
             "a character cut at the end",
         ),
-        (b"MZ\x90\0\x03\0\0\0", None, "an executable"),
+        (
+            b"MZ\x90\0\x03\0\0\0",
+            Some("application/vnd.microsoft.portable-executable"),
+            "an executable",
+        ),
+        (
+            b"MZ is where we met",
+            Some("text/plain"),
+            "text that starts like an executable",
+        ),
+        (b"ID3 tags, a note", Some("text/plain"), "text that starts like an MP3"),
+        (b"ID3\x04\0\0\0\0\0\x23TSSE", Some("audio/mpeg"), "an MP3 with ID3 tags"),
+        (b"\xff\xfb\x90\x64\0\0\0\0", Some("audio/mpeg"), "an MP3 frame"),
+        (b"RIFF\x24\x08\0\0WAVEfmt ", Some("audio/x-wav"), "a WAV"),
+        (b"OggS\0\x02\0\0\0\0\0\0\0\0", Some("audio/ogg"), "an Ogg"),
+        (
+            b"\0\0\0\x14ftypqt  \0\0\0\0qt  ",
+            Some("video/quicktime"),
+            "a QuickTime movie",
+        ),
+        (b"\0\0\0\x1cftypM4V \0\0\0\x01M4V isom", Some("video/x-m4v"), "an M4V"),
+        (
+            b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08\x42\x82\x84webm",
+            Some("video/webm"),
+            "a WebM",
+        ),
         (b"text\0with a NUL", None, "binary with a NUL"),
         (b"", None, "nothing"),
     ];

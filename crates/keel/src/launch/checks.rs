@@ -1,10 +1,12 @@
-//! Running the checks against a built core.
+//! Running the checks against a built core: the core's (declared in
+//! `checks::registry`, found by the modules that own what they check) and
+//! each app's.
 
 use std::time::Duration;
 
-use super::registry::{self, Check};
-use super::Finding;
 use crate::app::App;
+use crate::checks::registry::{self, Check};
+use crate::checks::Finding;
 use crate::core::Core;
 use crate::db::migrate;
 
@@ -16,10 +18,10 @@ const DB_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 pub async fn run(core: &Core, apps: &[Box<dyn App>], deploy: bool) -> Vec<Finding> {
     let mut findings = Vec::new();
     settings_checks(core, &mut findings);
-    super::deploy::public_url_checks(&core.settings, &mut findings);
+    crate::checks::deploy::public_url_checks(&core.settings, &mut findings);
     findings.extend(crate::outbox::checks::findings(&core.settings));
     if deploy {
-        findings.extend(super::deploy::deploy_checks(&core.settings));
+        findings.extend(crate::checks::deploy::deploy_checks(&core.settings));
     }
     if deploy && core.settings.profile == crate::settings::Profile::Prod {
         findings.extend(crate::staticfiles::manifest_finding(&core.settings.files));
@@ -35,14 +37,15 @@ pub async fn run(core: &Core, apps: &[Box<dyn App>], deploy: bool) -> Vec<Findin
     for app in apps {
         findings.extend(app.checks(core));
     }
-    findings.retain(|f| deploy || !is_deploy_only(f.id));
+    findings.retain(|f| deploy || !is_deploy_only(f.id, apps));
     findings.sort_by(|a, b| a.id.cmp(b.id).then_with(|| a.message.cmp(&b.message)));
     findings
 }
 
-fn is_deploy_only(id: &str) -> bool {
+fn is_deploy_only(id: &str, apps: &[Box<dyn App>]) -> bool {
     registry::ALL
         .iter()
+        .chain(apps.iter().flat_map(|app| app.check_list().iter()))
         .any(|check: &&Check| check.id == id && check.deploy)
 }
 
@@ -56,7 +59,13 @@ fn settings_checks(core: &Core, findings: &mut Vec<Finding>) {
 }
 
 async fn database_checks(core: &Core, apps: &[Box<dyn App>], findings: &mut Vec<Finding>) {
-    let all = crate::launch::all_migrations(apps);
+    let all = match super::all_migrations(apps) {
+        Ok(all) => all,
+        Err(err) => {
+            findings.push(Finding::new(&registry::DB_MIGRATIONS_INVALID, err.to_string()));
+            return;
+        }
+    };
     match tokio::time::timeout(DB_CHECK_TIMEOUT, migrate::pending(&core.db, &all)).await {
         Ok(Ok(pending)) if pending.is_empty() => {}
         Ok(Ok(pending)) => {

@@ -12,6 +12,8 @@
 //! read and keep-alive timeouts). At most `KEEL_MAX_CONNECTIONS` are open at
 //! once; one more is answered 503 at once and closed, never queued.
 
+mod connection;
+
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -22,9 +24,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
-use super::connection::{serve_connection, Clocks};
 use crate::core::Lifecycle;
 use crate::settings::ServerSettings;
+use connection::{serve_connection, Clocks};
 
 /// How a drain ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

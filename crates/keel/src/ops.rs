@@ -12,14 +12,61 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::core::Core;
+use crate::http::openapi::{InternalError, Unavailable};
+use crate::http::problem::ProblemBody;
 
 /// A dependency slower than this counts as down for readiness.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// What a not-ready answer suggests to the prober.
 const RETRY_AFTER_SECS: &str = "5";
+
+/// `GET /healthz`'s body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    #[schema(value_type = String, pattern = "^ok$")]
+    status: &'static str,
+}
+
+/// What readiness answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadinessStatus {
+    Ok,
+    /// The database answers; the cache does not (requests go to the database).
+    Degraded,
+    Unavailable,
+    ShuttingDown,
+}
+
+/// One dependency's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeState {
+    Ok,
+    /// The cache only: down, and skipped until it is back.
+    Degraded,
+    Down,
+}
+
+/// The dependencies `readyz` probes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadinessChecks {
+    database: ProbeState,
+    cache: ProbeState,
+}
+
+/// `GET /readyz`'s body; `checks` is absent while shutting down.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    status: ReadinessStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    checks: Option<ReadinessChecks>,
+}
 
 /// The routes, with the core as state.
 pub fn router(core: Core) -> Router {
@@ -36,13 +83,13 @@ pub fn router(core: Core) -> Router {
     summary = "Liveness",
     description = "The process is alive. No I/O; answers on any Host and over plain http.",
     responses(
-        (status = 200, description = "Alive.", body = super::openapi::Health),
-        (status = 500, response = super::openapi::InternalError),
-        (status = 503, response = super::openapi::Unavailable),
+        (status = 200, description = "Alive.", body = Health),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable),
     )
 )]
 async fn healthz() -> Response {
-    no_store(Json(json!({"status": "ok"})).into_response())
+    no_store(Json(Health { status: "ok" }).into_response())
 }
 
 fn no_store(mut response: Response) -> Response {
@@ -52,10 +99,10 @@ fn no_store(mut response: Response) -> Response {
     response
 }
 
-async fn probe<E>(future: impl std::future::Future<Output = Result<(), E>>) -> &'static str {
+async fn probe<E>(future: impl std::future::Future<Output = Result<(), E>>) -> ProbeState {
     match tokio::time::timeout(PROBE_TIMEOUT, future).await {
-        Ok(Ok(())) => "ok",
-        _ => "down",
+        Ok(Ok(())) => ProbeState::Ok,
+        _ => ProbeState::Down,
     }
 }
 
@@ -67,42 +114,51 @@ async fn probe<E>(future: impl std::future::Future<Output = Result<(), E>>) -> &
     description = "The database answers. 503 while it does not, and from the moment a shutdown begins, so a load balancer stops sending. \
         The cache is an accelerator: while only it is down the answer is 200 with `status` and `checks.cache` set to `degraded`.",
     responses(
-        (status = 200, description = "Ready.", body = super::openapi::Readiness),
-        (status = 500, response = super::openapi::InternalError),
+        (status = 200, description = "Ready.", body = Readiness),
+        (status = 500, response = InternalError),
         (status = 503, description = "Not ready: a dependency is down or the server is shutting down \
             (a Readiness body), or the probe itself timed out (a Problem).",
             headers(("Retry-After" = u64, description = "Seconds to wait before probing again.")),
             content(
-                (super::openapi::Readiness = "application/json"),
-                (super::problem::ProblemBody = "application/problem+json"),
+                (Readiness = "application/json"),
+                (ProblemBody = "application/problem+json"),
             )
         ),
     )
 )]
 async fn readyz(State(core): State<Core>) -> Response {
     if core.lifecycle.is_shutting_down() {
-        return not_ready(json!({"status": "shutting_down"}));
+        return not_ready(Readiness {
+            status: ReadinessStatus::ShuttingDown,
+            checks: None,
+        });
     }
     let (database, cache) = tokio::join!(probe(core.db.ping()), probe(core.cache.ping()));
     // The cache is an accelerator and the database the truth: with only the
     // cache down the instance still serves (from the database, with rate
     // limits counted locally), so it stays in the load balancer. Taking every
     // instance out for a cache outage would turn a slowdown into downtime.
-    let cache = if cache == "ok" { "ok" } else { "degraded" };
-    let status = match (database, cache) {
-        ("ok", "ok") => "ok",
-        ("ok", _) => "degraded",
-        _ => "unavailable",
+    let cache = match cache {
+        ProbeState::Ok => ProbeState::Ok,
+        _ => ProbeState::Degraded,
     };
-    let body = json!({"status": status, "checks": {"database": database, "cache": cache}});
-    if database == "ok" {
+    let status = match (database, cache) {
+        (ProbeState::Ok, ProbeState::Ok) => ReadinessStatus::Ok,
+        (ProbeState::Ok, _) => ReadinessStatus::Degraded,
+        _ => ReadinessStatus::Unavailable,
+    };
+    let body = Readiness {
+        status,
+        checks: Some(ReadinessChecks { database, cache }),
+    };
+    if database == ProbeState::Ok {
         no_store(Json(body).into_response())
     } else {
         not_ready(body)
     }
 }
 
-fn not_ready(body: serde_json::Value) -> Response {
+fn not_ready(body: Readiness) -> Response {
     let mut response = no_store((StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response());
     response
         .headers_mut()

@@ -24,15 +24,16 @@ use tokio::sync::Semaphore;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 
-use super::error_pages::html_errors;
-use super::observe::{observe, record_route, TrustedPeers};
-use super::ops;
-use super::problem::Problem;
 use crate::core::Core;
+use crate::http::error_pages::html_errors;
+use crate::http::extract::{is_multipart, BodyDeadline};
+use crate::http::observe::{observe, record_route, TrustedPeers};
+use crate::http::problem::Problem;
+use crate::ops;
 use crate::security::{client_ip, cors, csrf, headers, hosts, https, Policy};
 
 /// Wraps the core's and the apps' routes in the whole stack.
-pub fn build(core: &Core, policy: &Policy, app_routes: Router) -> Router {
+pub(super) fn build(core: &Core, policy: &Policy, app_routes: Router) -> Router {
     let body_limit = usize::try_from(core.settings.limits.max_body_bytes).unwrap_or(usize::MAX);
     let site = Router::new()
         .route("/api/csrf", axum::routing::get(csrf::get_csrf))
@@ -54,13 +55,16 @@ pub fn build(core: &Core, policy: &Policy, app_routes: Router) -> Router {
             // once (health checks are routed before this, never shed)
             .layer(middleware::from_fn_with_state(in_flight, shed_load))
             // 5. Host must be single, well-formed and allowed (400)
-            .layer(middleware::from_fn_with_state(policy.clone(), hosts::validate_host))
+            .layer(middleware::from_fn_with_state(
+                policy.allowed_hosts.clone(),
+                hosts::validate_host,
+            ))
             // 6. plain http is answered 301 to https, not processed
             .layer(middleware::from_fn_with_state(policy.clone(), https::redirect_to_https))
             // TRACE is never answered (cross-site tracing)
             .layer(middleware::from_fn(refuse_trace))
             // 7. CORS: preflights answered here; allowed origins decorated
-            .layer(middleware::from_fn_with_state(policy.clone(), cors::cors))
+            .layer(middleware::from_fn_with_state(policy.cors.clone(), cors::cors))
             // 9. body size limit for extractors (413); upload routes set their own
             .layer(DefaultBodyLimit::max(body_limit))
             // services for extractors
@@ -150,12 +154,12 @@ struct Timeouts {
 /// a large upload on a slow link must not be cut at the request timeout.
 /// Other bodies must arrive within `KEEL_BODY_READ_TIMEOUT`.
 async fn timeout(State(limits): State<Timeouts>, mut request: Request, next: Next) -> Response {
-    let multipart = super::extract::is_multipart(&request);
+    let multipart = is_multipart(&request);
     let limit = if multipart {
         limits.upload
     } else {
         let deadline = tokio::time::Instant::now() + limits.body_read;
-        request.extensions_mut().insert(super::extract::BodyDeadline(deadline));
+        request.extensions_mut().insert(BodyDeadline(deadline));
         limits.request
     };
     match tokio::time::timeout(limit, next.run(request)).await {

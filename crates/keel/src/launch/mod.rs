@@ -1,6 +1,13 @@
-//! The one way a Keel server is put together, used by `keel serve` and by
-//! the test harness alike, so tests never run a different wiring than
-//! production.
+//! The composition root: the one place that knows every other module and
+//! puts a server together, used by `keel serve` and by the test harness
+//! alike, so tests never run a different wiring than production. Nothing
+//! below imports it.
+//!
+//! - [`Site`]: what a binary serves (its apps and its API's title); the
+//!   binary owns it, not an app
+//! - `stack`: the middleware stack, in one place and one order
+//! - `openapi`: the document, the core's part merged with each app's
+//! - `checks`: the system checks run against a built core
 //!
 //! [`Keel::build`]: services from settings, then the migration policy
 //! (`dev` and `test` migrate by themselves; `prod` refuses to serve with
@@ -13,10 +20,20 @@ use std::future::Future;
 use axum::Router;
 use tokio::net::TcpListener;
 
+mod checks;
+mod openapi;
+mod site;
+mod stack;
+
+pub use checks::run as run_checks;
+pub use openapi::document;
+pub use site::Site;
+
 use crate::app::App;
 use crate::core::{Core, CoreError};
 use crate::db::{migrate, DbError, Migration};
-use crate::http::server::{self, Drained};
+use crate::security::policy::{Policy, RoutePattern};
+use crate::server::{self, Drained};
 use crate::settings::{Profile, Settings};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +44,16 @@ pub enum LaunchError {
     Migrate(#[source] DbError),
     #[error("refusing to serve: {} unapplied migration(s): {}; run `keel migrate`", .0.len(), .0.join(", "))]
     PendingMigrations(Vec<&'static str>),
+    #[error(
+        "migration version {version} is declared twice ({first} and {second}); every app needs versions of its own"
+    )]
+    MigrationVersionTaken {
+        version: i64,
+        first: &'static str,
+        second: &'static str,
+    },
+    #[error("the settings were loaded without the {app} app's section; load them with `Site::load_settings`")]
+    SectionMissing { app: &'static str },
 }
 
 /// A built server, ready to serve.
@@ -35,19 +62,29 @@ pub struct Keel {
     pub router: Router,
 }
 
-/// The core's migrations followed by every app's.
-pub fn all_migrations(apps: &[Box<dyn App>]) -> Vec<Migration> {
+/// The core's migrations followed by every app's; a version declared
+/// twice (by the core and an app, or by two apps) is refused.
+pub fn all_migrations(apps: &[Box<dyn App>]) -> Result<Vec<Migration>, LaunchError> {
     let mut all: Vec<Migration> = migrate::CORE_MIGRATIONS.to_vec();
     for app in apps {
-        all.extend_from_slice(app.migrations());
+        for migration in app.migrations() {
+            if let Some(taken) = all.iter().find(|m| m.version == migration.version) {
+                return Err(LaunchError::MigrationVersionTaken {
+                    version: migration.version,
+                    first: taken.name,
+                    second: migration.name,
+                });
+            }
+            all.push(*migration);
+        }
     }
-    all
+    Ok(all)
 }
 
 /// The migration policy: `dev` and `test` migrate by themselves; `prod`
 /// refuses to go on with unapplied migrations and names them.
 pub async fn prepare_database(core: &Core, apps: &[Box<dyn App>]) -> Result<(), LaunchError> {
-    let migrations = all_migrations(apps);
+    let migrations = all_migrations(apps)?;
     if core.settings.profile == Profile::Prod {
         let pending = migrate::pending(&core.db, &migrations)
             .await
@@ -64,20 +101,24 @@ pub async fn prepare_database(core: &Core, apps: &[Box<dyn App>]) -> Result<(), 
 }
 
 impl Keel {
-    pub async fn build(settings: Settings, apps: &[Box<dyn App>]) -> Result<Self, LaunchError> {
+    /// Builds the services, applies the migration policy and assembles the
+    /// routes of the core and of `site`'s apps inside the whole stack.
+    pub async fn build(settings: Settings, site: &Site) -> Result<Self, LaunchError> {
+        site.check_sections(&settings)?;
         let core = Core::build(settings).await?;
-        prepare_database(&core, apps).await?;
+        prepare_database(&core, &site.apps).await?;
         let mut routes = Router::new();
-        for app in apps {
+        for app in &site.apps {
             routes = routes.merge(app.routes(&core));
         }
-        routes = routes.merge(crate::http::openapi::router(apps));
-        let exempt = apps
+        routes = routes.merge(openapi::router(site));
+        let exempt = site
+            .apps
             .iter()
-            .flat_map(|app| app.csrf_exempt().iter().map(|p| crate::security::csrf::RoutePattern(p)))
+            .flat_map(|app| app.csrf_exempt().iter().map(|p| RoutePattern(p)))
             .collect();
-        let policy = crate::security::Policy::new(&core.settings, exempt);
-        let router = crate::http::stack::build(&core, &policy, routes);
+        let policy = Policy::new(&core.settings, exempt);
+        let router = stack::build(&core, &policy, routes);
         Ok(Self { core, router })
     }
 
