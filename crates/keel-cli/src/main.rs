@@ -14,9 +14,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Keel: a production-ready forms backend in one binary.
+/// What `keel --help` opens with: what Keel is, not how the crate is built.
+const ABOUT: &str = "Keel: a forms service (accounts, forms, public submissions, file uploads, CSV export, \
+notifications, webhooks) on a production core, in one binary. Django's deployment checklist is \
+its default: settings from the environment, `check --deploy`, `collectstatic`, migrations, \
+PostgreSQL or SQLite, Redis or memory cache, local or S3 media.";
+
 #[derive(Debug, Parser)]
-#[command(name = "keel", version, about, long_about = None, propagate_version = true)]
+#[command(name = "keel", version, about = ABOUT, long_about = None, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

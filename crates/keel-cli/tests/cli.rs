@@ -50,6 +50,8 @@ fn every_command_has_help() {
         assert!(out.status.success(), "{args:?} exits 0");
         assert!(text(&out.stdout).contains("Usage:"), "{args:?} prints usage");
     }
+    let help = text(&run(dir.path(), &["--help"], &[]).stdout);
+    assert!(help.starts_with("Keel: a forms service"), "{help}");
     let out = run(dir.path(), &["no-such-command"], &[]);
     assert_eq!(out.status.code(), Some(2), "an unknown command is a usage error");
 }

@@ -232,8 +232,15 @@ async fn login(
         Err(_) => None,
     };
     let password = body.password;
-    let user = hashed(&state.core.hashing, move || match found {
-        Some((user, hash)) if passwords::verify_password(&password, &hash) && user.is_active => Some(user),
+    // A hash made with older parameters is replaced while the password is
+    // known: once, on the first right login after the parameters changed.
+    let verified = hashed(&state.core.hashing, move || match found {
+        Some((user, hash)) if passwords::verify_password(&password, &hash) && user.is_active => {
+            let fresh = passwords::needs_rehash(&hash)
+                .then(|| passwords::hash_password(&password).ok())
+                .flatten();
+            Some((user, fresh))
+        }
         Some(_) => None,
         None => {
             passwords::verify_dummy(&password);
@@ -241,7 +248,7 @@ async fn login(
         }
     })
     .await?;
-    let Some(user) = user else {
+    let Some((user, fresh)) = verified else {
         tracing::warn!(client.address = %address, "failed login");
         return Err(Problem::new(
             StatusCode::UNAUTHORIZED,
@@ -251,6 +258,10 @@ async fn login(
     };
     state.by_account.reset(&account).await;
     state.by_address.undo(&address).await;
+    if let Some(fresh) = fresh {
+        users::set_password(&state.core.db, user.id, &fresh).await?;
+        tracing::info!(user.id = %user.id, "password hash upgraded to the current parameters");
+    }
     tracing::info!(user.id = %user.id, "logged in");
     start_session(&state, &headers, &user, StatusCode::OK).await
 }

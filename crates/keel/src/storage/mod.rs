@@ -94,12 +94,6 @@ impl ObjectKey {
         raw.split('/').all(segment_ok).then(|| Self(raw.to_owned()))
     }
 
-    /// A key from segments that are safe by construction (ids, fixed names).
-    pub fn from_segments(segments: &[&dyn std::fmt::Display]) -> Option<Self> {
-        let joined: Vec<String> = segments.iter().map(|s| s.to_string()).collect();
-        Self::parse(&joined.join("/"))
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -178,11 +172,6 @@ impl MediaStore {
             }
         };
         Ok(Self { inner })
-    }
-
-    /// A store over any `object_store` implementation (tests, other backends).
-    pub fn from_object_store(inner: Arc<dyn ObjectStore>) -> Self {
-        Self { inner }
     }
 
     /// Streams `body` into `key`, failing with [`StorageError::TooLarge`]
