@@ -1,36 +1,31 @@
 //! `createsuperuser`, `changepassword`, `clearsessions`, and `check
 //! --deploy` / `serve` in prod, as a user runs them.
 
+mod cli_common;
+
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
+
+use cli_common::text;
 
 const STRONG_KEY: &str = "Zq8vN3xR6tY1uI4oP7aS0dF2gH5jK9lW3eC6bV8nM1qT4yU7iO0pA2sD5fG";
 const PASSWORD: &str = "correct horse battery staple 42";
 
+/// `keel` with `stdin` typed into it (answers to its prompts).
 fn keel(dir: &Path, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keel"));
-    cmd.current_dir(dir)
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
+    let mut child = cli_common::keel(dir, args, env)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("keel runs");
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("keel runs");
     let mut input = child.stdin.take().unwrap();
     if let Some(text) = stdin {
         input.write_all(text.as_bytes()).unwrap();
     }
     drop(input);
     child.wait_with_output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn count(dir: &Path, sql: &str) -> i64 {
