@@ -93,7 +93,6 @@ async fn two_instances_sharing_redis_see_invalidations() {
 /// Each instance has its own memory cache here, so b still holds the form
 /// a deleted. The submission b accepts against it is refused by the
 /// database (the form is gone): 404, nothing stored, no 500.
-
 async fn a_submission_against_a_stale_cached_form_is_404_and_stores_nothing(backend: Backend) {
     let a = TestServer::spawn(keel_cli::site(), backend).await;
     let b = a.spawn_sharing(|_| {}).await;
