@@ -12,8 +12,8 @@
 #![expect(dead_code, reason = "schema-only types: their fields are never read or written")]
 
 use chrono::{DateTime, Utc};
-use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
-use utoipa::openapi::{KnownFormat, RefOr, SchemaFormat};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -153,35 +153,3 @@ impl utoipa::PartialSchema for FileBytes {
 }
 
 impl ToSchema for FileBytes {}
-
-/// A field's `min` or `max`: a number (number and integer fields) or a
-/// `YYYY-MM-DD` date (date fields).
-pub(crate) fn bound() -> RefOr<Schema> {
-    OneOfBuilder::new()
-        .item(ObjectBuilder::new().schema_type(Type::Number))
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))),
-        )
-        .description(Some(
-            "A number (number, integer fields) or a YYYY-MM-DD date (date fields).",
-        ))
-        .into()
-}
-
-/// [`bound`], or `null` for none.
-pub(crate) fn optional_bound() -> RefOr<Schema> {
-    OneOfBuilder::new()
-        .item(ObjectBuilder::new().schema_type(Type::Number))
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))),
-        )
-        .item(ObjectBuilder::new().schema_type(Type::Null))
-        .description(Some(
-            "A number (number, integer fields) or a YYYY-MM-DD date (date fields); null for none.",
-        ))
-        .into()
-}

@@ -8,6 +8,7 @@ pub mod answers;
 pub mod field;
 pub mod form;
 pub mod media;
+pub mod schema;
 pub mod slug;
 pub mod text;
 

@@ -134,24 +134,6 @@ async fn get_form(
     Ok(Json(view::owner_form(&form)))
 }
 
-/// The stored definition as input, with the patch's members on top.
-fn merge(def: &FormDefinition, patch: FormPatch) -> Result<FormInput, Problem> {
-    let fields = match patch.fields {
-        Some(fields) => fields,
-        None => serde_json::from_value(serde_json::to_value(&def.fields).map_err(|_| Problem::internal())?)
-            .map_err(|_| Problem::internal())?,
-    };
-    Ok(FormInput {
-        title: patch.title.unwrap_or_else(|| def.title.clone()),
-        description: patch.description.unwrap_or_else(|| def.description.clone()),
-        fields,
-        accepting_responses: patch.accepting_responses.unwrap_or(def.accepting_responses),
-        notify_owner: patch.notify_owner.unwrap_or(def.notify_owner),
-        webhook_url: patch.webhook_url.unwrap_or_else(|| def.webhook_url.clone()),
-        embed_origins: patch.embed_origins.unwrap_or_else(|| def.embed_origins.clone()),
-    })
-}
-
 #[utoipa::path(
     patch,
     path = "/api/forms/{id}",
@@ -181,7 +163,7 @@ async fn update_form(
         .await?
         .ok_or_else(Problem::not_found)?;
     let def =
-        FormDefinition::parse(merge(&stored.definition, patch)?, webhook_policy(&state)).map_err(definition_problem)?;
+        FormDefinition::parse(patch.apply(&stored.definition), webhook_policy(&state)).map_err(definition_problem)?;
     let secret = match (&def.webhook_url, stored.webhook_secret) {
         (None, _) => None,
         (Some(_), Some(secret)) => Some(secret),
