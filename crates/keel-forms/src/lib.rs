@@ -12,6 +12,8 @@ mod http;
 mod openapi;
 pub mod repo;
 
+pub use error::FormsError;
+
 use axum::response::Html;
 use axum::routing::get;
 use axum::Router;

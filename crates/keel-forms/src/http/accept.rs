@@ -18,10 +18,10 @@ use super::uploads::Uploads;
 use super::FormsState;
 use crate::domain::validate_answers;
 use crate::domain::FormSlug;
-use crate::error::answers_problem;
 use crate::repo::files::{self, StoredFile};
 use crate::repo::forms::{self, StoredForm};
 use crate::repo::responses::{self, FormAt};
+use crate::FormsError;
 
 /// What a submission says, whichever encoding it came in.
 #[derive(Clone)]
@@ -74,7 +74,7 @@ pub(super) async fn accept(
         tracing::info!(form.id = %current.id, "form changed during a submission; checking again");
         let slug = FormSlug::parse(&current.slug).ok_or_else(Problem::internal)?;
         let now = forms::get_by_slug(&state.core.db, &slug).await?;
-        let now = now.filter(|now| now.id == current.id).ok_or_else(Problem::not_found)?;
+        let now = now.filter(|now| now.id == current.id).ok_or(FormsError::NotFound)?;
         super::public::remember(state, now.clone()).await;
         fresh = Some(now);
         uploads = Uploads::new(state.core.media.clone(), response_id);
@@ -143,10 +143,7 @@ async fn store(
 }
 
 fn form_changed() -> Problem {
-    Problem::conflict(
-        "form-changed",
-        "The form changed while this was submitted; fetch it again and resubmit.",
-    )
+    FormsError::FormChanged.into()
 }
 
 async fn check(
@@ -158,14 +155,14 @@ async fn check(
     if !form.definition.accepting_responses {
         return Err(form_closed());
     }
-    let answers =
-        validate_answers(&form.definition.fields, entry.answers, &uploads.counts()).map_err(answers_problem)?;
+    let answers = validate_answers(&form.definition.fields, entry.answers, &uploads.counts())
+        .map_err(FormsError::InvalidAnswers)?;
     let messages = side_effects(state, form, &answers).await?;
     Ok((answers, messages))
 }
 
 pub(super) fn form_closed() -> Problem {
-    Problem::conflict("form-closed", "This form is not accepting responses.")
+    FormsError::FormClosed.into()
 }
 
 pub(super) fn created(id: Uuid) -> Response {

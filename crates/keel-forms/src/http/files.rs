@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use super::FormsState;
 use crate::repo::files;
+use crate::FormsError;
 
 pub(super) fn router(state: FormsState) -> Router {
     Router::new()
@@ -67,11 +68,9 @@ async fn download_file(
 ) -> Result<Response, Problem> {
     let file = files::get_for_owner(&state.core.db, user.user.id, id, rid, fid)
         .await?
-        .ok_or_else(Problem::not_found)?;
-    let key = ObjectKey::parse(&file.storage_key).ok_or_else(|| {
-        tracing::error!(file.id = %file.id, "a stored file has an invalid storage key");
-        Problem::internal()
-    })?;
+        .ok_or(FormsError::NotFound)?;
+    let key = ObjectKey::parse(&file.storage_key)
+        .ok_or_else(|| FormsError::Corrupt(format!("the storage key of file {}", file.id)))?;
     let wanted = Download {
         key: &key,
         name: &file.name,

@@ -17,8 +17,8 @@ use uuid::Uuid;
 
 use super::{view, FormsState};
 use crate::domain::{FormDefinition, FormInput, FormPatch};
-use crate::error::definition_problem;
 use crate::repo::{self, forms};
+use crate::FormsError;
 
 pub(super) fn router(state: FormsState) -> Router {
     Router::new()
@@ -102,7 +102,7 @@ async fn create_form(
     user: CurrentUser,
     ApiJson(input): ApiJson<FormInput>,
 ) -> Result<Response, Problem> {
-    let def = FormDefinition::parse(input, webhook_policy(&state)).map_err(definition_problem)?;
+    let def = FormDefinition::parse(input, webhook_policy(&state)).map_err(FormsError::InvalidDefinition)?;
     let secret = def.webhook_url.as_ref().map(|_| new_webhook_secret());
     let form = forms::insert(&state.core.db, user.user.id, &def, secret.as_deref()).await?;
     tracing::info!(form.id = %form.id, "form created");
@@ -130,7 +130,7 @@ async fn get_form(
 ) -> Result<Json<serde_json::Value>, Problem> {
     let form = forms::get_for_owner(&state.core.db, user.user.id, id)
         .await?
-        .ok_or_else(Problem::not_found)?;
+        .ok_or(FormsError::NotFound)?;
     Ok(Json(view::owner_form(&form)))
 }
 
@@ -161,9 +161,9 @@ async fn update_form(
     let db = &state.core.db;
     let stored = forms::get_for_owner(db, user.user.id, id)
         .await?
-        .ok_or_else(Problem::not_found)?;
-    let def =
-        FormDefinition::parse(patch.apply(&stored.definition), webhook_policy(&state)).map_err(definition_problem)?;
+        .ok_or(FormsError::NotFound)?;
+    let def = FormDefinition::parse(patch.apply(&stored.definition), webhook_policy(&state))
+        .map_err(FormsError::InvalidDefinition)?;
     let secret = match (&def.webhook_url, stored.webhook_secret) {
         (None, _) => None,
         (Some(_), Some(secret)) => Some(secret),
@@ -171,11 +171,11 @@ async fn update_form(
     };
     let version = forms::update(db, user.user.id, id, &def, secret.as_deref())
         .await?
-        .ok_or_else(Problem::not_found)?;
+        .ok_or(FormsError::NotFound)?;
     super::public::forget(&state, &stored.slug, u64::try_from(version).unwrap_or(0)).await;
     let form = forms::get_for_owner(db, user.user.id, id)
         .await?
-        .ok_or_else(Problem::not_found)?;
+        .ok_or(FormsError::NotFound)?;
     Ok(Json(view::owner_form(&form)))
 }
 
@@ -202,7 +202,7 @@ async fn delete_form(
 ) -> Result<StatusCode, Problem> {
     let slug = forms::delete(&state.core.db, user.user.id, id)
         .await?
-        .ok_or_else(Problem::not_found)?;
+        .ok_or(FormsError::NotFound)?;
     // A deleted form has no later version: nothing older may be cached.
     super::public::forget(&state, &slug, u64::MAX).await;
     super::files::delete_form_files(&state, id).await;

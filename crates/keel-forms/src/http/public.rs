@@ -40,6 +40,7 @@ use super::uploads::Uploads;
 use super::{multipart, view, FormsState};
 use crate::domain::FormSlug;
 use crate::repo::forms::{self, StoredForm};
+use crate::FormsError;
 
 const TOKEN_SALT: &str = "keel.forms.submission";
 /// How long a public form stays cached when nothing invalidates it.
@@ -177,8 +178,8 @@ async fn get_public_form(
     ApiPath(slug): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let slug = FormSlug::parse(&slug).ok_or_else(Problem::not_found)?;
-    let cached = load_cached(&state, &slug).await?.ok_or_else(Problem::not_found)?;
+    let slug = FormSlug::parse(&slug).ok_or(FormsError::NotFound)?;
+    let cached = load_cached(&state, &slug).await?.ok_or(FormsError::NotFound)?;
     let token = state
         .core
         .signer
@@ -213,14 +214,8 @@ pub(super) fn check_token(state: &FormsState, token: &str, form_id: Uuid) -> Res
     let age = i64::try_from(state.core.settings.security.submission_token_age.as_secs()).unwrap_or(i64::MAX);
     match state.core.signer.unsign_timestamped(TOKEN_SALT, token, age, now()) {
         Ok(id) if id == form_id.to_string() => Ok(()),
-        Err(keel::security::signing::SignatureError::Expired) => Err(Problem::forbidden(
-            "submission-token-expired",
-            "The submission token has expired; fetch the form again.",
-        )),
-        _ => Err(Problem::forbidden(
-            "submission-token-invalid",
-            "The submission token is not valid for this form.",
-        )),
+        Err(keel::security::signing::SignatureError::Expired) => Err(FormsError::TokenExpired.into()),
+        _ => Err(FormsError::TokenInvalid.into()),
     }
 }
 
@@ -252,9 +247,9 @@ async fn submit_response(
     ClientIp(address): ClientIp,
     request: Request,
 ) -> Result<Response, Problem> {
-    let slug = FormSlug::parse(&slug).ok_or_else(Problem::not_found)?;
+    let slug = FormSlug::parse(&slug).ok_or(FormsError::NotFound)?;
     let origin = request.headers().get(header::ORIGIN).cloned();
-    let cached = load_cached(&state, &slug).await?.ok_or_else(Problem::not_found)?;
+    let cached = load_cached(&state, &slug).await?.ok_or(FormsError::NotFound)?;
     let with_secret;
     let form = if cached.form.definition.webhook_url.is_some() {
         // The cache never holds secrets: read it when a delivery needs it.

@@ -19,6 +19,7 @@ use super::{view, FormsState};
 use crate::csv::{self, plain};
 use crate::domain::Field;
 use crate::repo::{self, files, forms, responses};
+use crate::FormsError;
 
 /// Rows fetched per round trip of the export.
 const EXPORT_BATCH: i64 = 500;
@@ -54,7 +55,7 @@ async fn list_responses(
     let (before, limit) = page.parse()?;
     let form = forms::get_for_owner(&state.core.db, user.user.id, id)
         .await?
-        .ok_or_else(Problem::not_found)?;
+        .ok_or(FormsError::NotFound)?;
     let (items, next) = responses::page(&state.core.db, form.id, before, limit).await?;
     let ids: Vec<_> = items.iter().map(|r| r.id).collect();
     let files = files::for_responses(&state.core.db, &ids).await?;
@@ -112,7 +113,7 @@ async fn export_responses_csv(
 ) -> Result<Response, Problem> {
     let form = forms::get_for_owner(&state.core.db, user.user.id, id)
         .await?
-        .ok_or_else(Problem::not_found)?;
+        .ok_or(FormsError::NotFound)?;
     let fields = form.definition.fields.clone();
     let head = Bytes::from(header_line(&fields));
     let db = state.core.db.clone();

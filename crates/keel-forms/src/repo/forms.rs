@@ -6,6 +6,7 @@ use keel::db::{Db, DbError};
 use uuid::Uuid;
 
 use crate::domain::{Field, FormDefinition, FormSlug};
+use crate::FormsError;
 
 /// A stored form. It serializes without its webhook secret (the form
 /// cache holds it that way); [`webhook_secret`] reads the secret.
@@ -119,16 +120,20 @@ fn json(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned())
 }
 
+/// How many fresh slugs a new form tries before giving up: with 71 bits
+/// each, a second collision in a row means something else is wrong.
+const SLUG_TRIES: usize = 3;
+
 /// Inserts a new form with a fresh slug (retried on the rare collision).
 pub async fn insert(
     db: &Db,
     owner_id: Uuid,
     def: &FormDefinition,
     webhook_secret: Option<&str>,
-) -> Result<StoredForm, DbError> {
+) -> Result<StoredForm, FormsError> {
     let id = Uuid::new_v4();
     let now = Utc::now();
-    for _ in 0..3 {
+    for _ in 0..SLUG_TRIES {
         let slug = FormSlug::generate();
         let result = keel::on_pool!(db, pool => {
             sqlx::query(
@@ -156,15 +161,13 @@ pub async fn insert(
             Ok(()) => {
                 return get_for_owner(db, owner_id, id)
                     .await?
-                    .ok_or(DbError::Query(sqlx::Error::RowNotFound))
+                    .ok_or(DbError::Query(sqlx::Error::RowNotFound).into())
             }
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => continue,
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(DbError::from(e).into()),
         }
     }
-    Err(DbError::Query(sqlx::Error::Protocol(
-        "three slug collisions in a row".into(),
-    )))
+    Err(FormsError::SlugsExhausted(SLUG_TRIES))
 }
 
 pub async fn get_for_owner(db: &Db, owner_id: Uuid, id: Uuid) -> Result<Option<StoredForm>, DbError> {
