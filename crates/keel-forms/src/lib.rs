@@ -8,6 +8,7 @@
 pub mod csv;
 pub mod domain;
 mod error;
+mod export;
 mod http;
 mod openapi;
 pub mod repo;

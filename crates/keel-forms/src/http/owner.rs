@@ -169,13 +169,10 @@ async fn update_form(
         (Some(_), Some(secret)) => Some(secret),
         (Some(_), None) => Some(new_webhook_secret()),
     };
-    let version = forms::update(db, user.user.id, id, &def, secret.as_deref())
+    let form = forms::update(db, user.user.id, id, &def, secret.as_deref())
         .await?
         .ok_or(FormsError::NotFound)?;
-    super::public::forget(&state, &stored.slug, u64::try_from(version).unwrap_or(0)).await;
-    let form = forms::get_for_owner(db, user.user.id, id)
-        .await?
-        .ok_or(FormsError::NotFound)?;
+    super::public::forget(&state, &stored.slug, u64::try_from(form.version).unwrap_or(0)).await;
     Ok(Json(view::owner_form(&form)))
 }
 

@@ -1,14 +1,12 @@
-//! A form's responses for its owner: cursor pages, and the CSV export,
-//! streamed in batches so memory stays flat however many responses there
-//! are.
+//! A form's responses for its owner: cursor pages, and the CSV export
+//! (made by [`crate::export`], streamed as it is read).
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use futures_util::stream;
 use keel::accounts::CurrentUser;
 use keel::http::extract::{ApiPath, ApiQuery};
 use keel::Problem;
@@ -16,13 +14,9 @@ use serde_json::json;
 
 use super::owner::PageQuery;
 use super::{view, FormsState};
-use crate::csv::{self, plain};
-use crate::domain::Field;
+use crate::export;
 use crate::repo::{self, files, forms, responses};
 use crate::FormsError;
-
-/// Rows fetched per round trip of the export.
-const EXPORT_BATCH: i64 = 500;
 
 pub(super) fn router(state: FormsState) -> Router {
     Router::new()
@@ -68,26 +62,6 @@ async fn list_responses(
     ))
 }
 
-fn header_line(fields: &[Field]) -> Vec<u8> {
-    let mut cells = vec!["response_id".to_owned(), "created_at".to_owned()];
-    cells.extend(fields.iter().map(|f| f.label.clone()));
-    csv::line(cells)
-}
-
-fn rows(fields: &[Field], batch: &[responses::StoredResponse]) -> Bytes {
-    let mut out = Vec::new();
-    for r in batch {
-        let mut cells = vec![r.id.to_string(), r.created_at.to_rfc3339()];
-        cells.extend(
-            fields
-                .iter()
-                .map(|f| r.answers.get(&f.key).map(plain).unwrap_or_default()),
-        );
-        out.extend(csv::line(cells));
-    }
-    Bytes::from(out)
-}
-
 #[utoipa::path(
     get,
     path = "/api/forms/{id}/responses.csv",
@@ -114,42 +88,11 @@ async fn export_responses_csv(
     let form = forms::get_for_owner(&state.core.db, user.user.id, id)
         .await?
         .ok_or(FormsError::NotFound)?;
-    let fields = form.definition.fields.clone();
-    let head = Bytes::from(header_line(&fields));
-    let db = state.core.db.clone();
-    let form_id = form.id;
-    // Keyset batches: (last seq, finished).
-    let body = stream::unfold((0_i64, false), move |(after, done)| {
-        let db = db.clone();
-        let fields = fields.clone();
-        async move {
-            if done {
-                return None;
-            }
-            match responses::batch_after(&db, form_id, after, EXPORT_BATCH).await {
-                Ok(batch) if batch.is_empty() => None,
-                Ok(batch) => {
-                    let last = batch.last().map_or(after, |r| r.seq);
-                    let finished = (batch.len() as i64) < EXPORT_BATCH;
-                    Some((Ok::<_, std::io::Error>(rows(&fields, &batch)), (last, finished)))
-                }
-                Err(err) => {
-                    tracing::error!(error = %err, "CSV export failed mid-stream");
-                    Some((Err(std::io::Error::other("export failed")), (after, true)))
-                }
-            }
-        }
-    });
-    let stream = stream::iter([Ok::<_, std::io::Error>(head)]).chain(body);
-    let filename = format!("attachment; filename=\"responses-{}.csv\"", form.slug);
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, filename),
-        ],
-        Body::from_stream(stream),
-    )
-        .into_response())
+    let disposition = format!("attachment; filename=\"{}\"", export::file_name(&form));
+    let body = Body::from_stream(export::responses_csv(state.core.db.clone(), &form));
+    let headers = [
+        (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+        (header::CONTENT_DISPOSITION, disposition),
+    ];
+    Ok((headers, body).into_response())
 }
-
-use futures_util::StreamExt as _;

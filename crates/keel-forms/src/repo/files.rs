@@ -9,7 +9,7 @@ use keel::db::{Db, DbError, Tx};
 use uuid::Uuid;
 
 /// A stored file's row.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredFile {
     pub id: Uuid,
     pub response_id: Uuid,
@@ -24,22 +24,8 @@ pub struct StoredFile {
     pub created_at: DateTime<Utc>,
 }
 
-type Row = (Uuid, Uuid, String, String, String, i64, String, DateTime<Utc>);
-
+/// The columns of a file (of the table as `f`), in [`StoredFile`]'s order.
 const COLUMNS: &str = "f.id, f.response_id, f.field_key, f.storage_key, f.name, f.size, f.content_type, f.created_at";
-
-fn from_row((id, response_id, field_key, storage_key, name, size, content_type, created_at): Row) -> StoredFile {
-    StoredFile {
-        id,
-        response_id,
-        field_key,
-        storage_key,
-        name,
-        size,
-        content_type,
-        created_at,
-    }
-}
 
 /// Inserts `file` (of response `file.response_id`, form `form_id`) in `tx`.
 pub async fn insert(tx: &mut Tx, form_id: Uuid, file: &StoredFile) -> Result<(), DbError> {
@@ -75,14 +61,14 @@ pub async fn for_responses(db: &Db, response_ids: &[Uuid]) -> Result<HashMap<Uui
         "SELECT {COLUMNS} FROM form_response_files f WHERE f.response_id IN ({}) ORDER BY f.seq",
         placeholders.join(", ")
     );
-    let rows: Vec<Row> = keel::on_pool!(db, pool => {
+    let rows: Vec<StoredFile> = keel::on_pool!(db, pool => {
         let mut query = sqlx::query_as(&sql);
         for id in response_ids {
             query = query.bind(*id);
         }
         query.fetch_all(pool).await?
     });
-    for file in rows.into_iter().map(from_row) {
+    for file in rows {
         by_response.entry(file.response_id).or_default().push(file);
     }
     Ok(by_response)
@@ -101,7 +87,7 @@ pub async fn get_for_owner(
         "SELECT {COLUMNS} FROM form_response_files f JOIN forms o ON o.id = f.form_id \
          WHERE f.id = $1 AND f.response_id = $2 AND f.form_id = $3 AND o.owner_id = $4"
     );
-    let row: Option<Row> = keel::on_pool!(db, pool => {
+    let file: Option<StoredFile> = keel::on_pool!(db, pool => {
         sqlx::query_as(&sql)
             .bind(file_id)
             .bind(response_id)
@@ -110,5 +96,5 @@ pub async fn get_for_owner(
             .fetch_optional(pool)
             .await?
     });
-    Ok(row.map(from_row))
+    Ok(file)
 }
