@@ -10,8 +10,11 @@ pub mod domain;
 mod error;
 mod export;
 mod http;
+mod notifications;
 mod openapi;
 pub mod repo;
+mod submissions;
+mod token;
 
 pub use error::FormsError;
 

@@ -50,18 +50,6 @@ pub(crate) struct FormPage {
     next_cursor: Option<String>,
 }
 
-/// A published form as anyone sees it.
-#[derive(ToSchema)]
-pub(crate) struct PublicForm {
-    /// Signed, bound to this form, reusable until it expires (KEEL_SUBMISSION_TOKEN_AGE).
-    submission_token: String,
-    slug: String,
-    title: String,
-    description: String,
-    fields: Vec<Field>,
-    accepting_responses: bool,
-}
-
 /// A stored response.
 #[derive(ToSchema)]
 #[schema(as = FormResponse)]
@@ -93,13 +81,6 @@ pub(crate) struct ResponsePage {
     /// Pass as `cursor` for the next page; `null` on the last one.
     #[schema(required = true)]
     next_cursor: Option<String>,
-}
-
-/// A submission was accepted.
-#[derive(ToSchema)]
-pub(crate) struct SubmissionCreated {
-    /// The stored response's id.
-    id: Uuid,
 }
 
 /// A submission with files, as `multipart/form-data`: the parts

@@ -3,9 +3,6 @@
 //! file is 404 like everything else of theirs). The answer itself (an
 //! attachment, `nosniff`, a sandbox CSP, Range, or `X-Accel-Redirect`
 //! behind nginx) is the core's `keel::storage::download`.
-//!
-//! Objects live under `forms/<form id>/`, so deleting a form deletes them
-//! by that prefix once its rows are gone.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, Method};
@@ -27,11 +24,6 @@ pub(super) fn router(state: FormsState) -> Router {
     Router::new()
         .route("/api/forms/{id}/responses/{rid}/files/{fid}", get(download_file))
         .with_state(state)
-}
-
-/// The prefix of every object of form `id`.
-fn form_prefix(id: Uuid) -> Option<ObjectKey> {
-    ObjectKey::parse(&format!("forms/{id}"))
 }
 
 #[utoipa::path(
@@ -78,15 +70,4 @@ async fn download_file(
     };
     let accel = state.core.settings.files.media_accel_redirect.as_deref();
     Ok(download::respond(&state.core.media, wanted, &method, &headers, accel).await?)
-}
-
-/// Deletes the objects of a deleted form. Its rows are gone already, so a
-/// failure here leaves only unreachable bytes: logged, not an error.
-pub(super) async fn delete_form_files(state: &FormsState, id: Uuid) {
-    let Some(prefix) = form_prefix(id) else { return };
-    match state.core.media.delete_prefix(&prefix).await {
-        Ok(0) => {}
-        Ok(count) => tracing::info!(form.id = %id, files = count, "form files deleted"),
-        Err(err) => tracing::warn!(form.id = %id, error = %err, "could not delete a deleted form's files"),
-    }
 }

@@ -1,13 +1,14 @@
 //! The forms app's routes: one router per resource.
 
 mod accept;
+mod bodies;
+mod embed;
 mod files;
 mod multipart;
 pub(crate) mod openapi;
 mod owner;
 mod public;
 mod responses;
-mod uploads;
 mod view;
 
 use axum::Router;
@@ -31,8 +32,9 @@ pub(crate) fn router(core: &Core) -> Router {
         .merge(owner::router(state.clone()))
         .merge(responses::router(state.clone()))
         .merge(files::router(state.clone()))
-        .merge(public::router(state))
+        .merge(public::router(state.clone()))
+        .merge(accept::router(state))
 }
 
-/// The route patterns that carry no CSRF token (see `public`).
+/// The route patterns that carry no CSRF token (see `accept`).
 pub(crate) const CSRF_EXEMPT: &[&str] = &["/api/public/forms/{slug}/responses"];

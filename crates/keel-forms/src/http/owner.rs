@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::{view, FormsState};
 use crate::domain::{FormDefinition, FormInput, FormPatch};
-use crate::repo::{self, forms};
+use crate::repo::{self, forms, media, published};
 use crate::FormsError;
 
 pub(super) fn router(state: FormsState) -> Router {
@@ -172,7 +172,12 @@ async fn update_form(
     let form = forms::update(db, user.user.id, id, &def, secret.as_deref())
         .await?
         .ok_or(FormsError::NotFound)?;
-    super::public::forget(&state, &stored.slug, u64::try_from(form.version).unwrap_or(0)).await;
+    published::forget(
+        &state.core.cache,
+        &stored.slug,
+        u64::try_from(form.version).unwrap_or(0),
+    )
+    .await;
     Ok(Json(view::owner_form(&form)))
 }
 
@@ -201,8 +206,8 @@ async fn delete_form(
         .await?
         .ok_or(FormsError::NotFound)?;
     // A deleted form has no later version: nothing older may be cached.
-    super::public::forget(&state, &slug, u64::MAX).await;
-    super::files::delete_form_files(&state, id).await;
+    published::forget(&state.core.cache, &slug, u64::MAX).await;
+    media::delete_form_files(&state.core.media, id).await;
     tracing::info!(form.slug = %slug, "form deleted");
     Ok(StatusCode::NO_CONTENT)
 }

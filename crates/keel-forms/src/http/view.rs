@@ -2,7 +2,6 @@
 
 use serde_json::{json, Value};
 
-use crate::domain::Field;
 use crate::repo::files::StoredFile;
 use crate::repo::forms::StoredForm;
 use crate::repo::responses::StoredResponse;
@@ -25,31 +24,6 @@ pub(crate) fn owner_form(form: &StoredForm) -> Value {
         "created_at": form.created_at,
         "updated_at": form.updated_at,
     })
-}
-
-/// A form as the public sees it, without a token (that is added per
-/// request, so this part can be cached). Borrowed and serialized directly:
-/// a `json!` tree of a large form would cost several times its size.
-#[derive(serde::Serialize)]
-pub(crate) struct PublicForm<'a> {
-    slug: &'a str,
-    title: &'a str,
-    description: &'a str,
-    fields: &'a [Field],
-    accepting_responses: bool,
-}
-
-impl<'a> PublicForm<'a> {
-    pub(crate) fn of(form: &'a StoredForm) -> Self {
-        let def = &form.definition;
-        Self {
-            slug: &form.slug,
-            title: &def.title,
-            description: &def.description,
-            fields: &def.fields,
-            accepting_responses: def.accepting_responses,
-        }
-    }
 }
 
 pub(crate) fn response(r: &StoredResponse, files: &[StoredFile]) -> Value {

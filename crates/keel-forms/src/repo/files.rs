@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use keel::db::{Db, DbError, Tx};
 use uuid::Uuid;
 
+use crate::domain::ResponseFile;
+
 /// A stored file's row.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredFile {
@@ -26,6 +28,18 @@ pub struct StoredFile {
 
 /// The columns of a file (of the table as `f`), in [`StoredFile`]'s order.
 const COLUMNS: &str = "f.id, f.response_id, f.field_key, f.storage_key, f.name, f.size, f.content_type, f.created_at";
+
+impl From<&StoredFile> for ResponseFile {
+    fn from(file: &StoredFile) -> Self {
+        Self {
+            id: file.id,
+            field: file.field_key.clone(),
+            name: file.name.clone(),
+            size: u64::try_from(file.size).unwrap_or(0),
+            content_type: file.content_type.clone(),
+        }
+    }
+}
 
 /// Inserts `file` (of response `file.response_id`, form `form_id`) in `tx`.
 pub async fn insert(tx: &mut Tx, form_id: Uuid, file: &StoredFile) -> Result<(), DbError> {

@@ -1,7 +1,6 @@
 //! Forms: insert, read (by owner or by slug), list, update, delete.
 
 use chrono::{DateTime, Utc};
-use keel::cache::HeapSize;
 use keel::db::{Db, DbError};
 use uuid::Uuid;
 
@@ -77,34 +76,6 @@ impl TryFrom<FormRow> for StoredForm {
             updated_at: row.updated_at,
             version: row.version,
         })
-    }
-}
-
-impl HeapSize for StoredForm {
-    /// For the cache's memo bound: every string and list the form owns.
-    fn heap_size(&self) -> usize {
-        let def = &self.definition;
-        let fields: usize = def
-            .fields
-            .iter()
-            .map(|f| {
-                let bounds = [&f.min, &f.max].iter().map(|b| b.heap_size()).sum::<usize>();
-                f.key.heap_size()
-                    + f.label.heap_size()
-                    + f.help.heap_size()
-                    + f.options.heap_size()
-                    + f.accept.heap_size()
-                    + bounds
-            })
-            .sum();
-        let fields = fields + def.fields.capacity() * std::mem::size_of::<Field>();
-        self.slug.heap_size()
-            + def.title.heap_size()
-            + def.description.heap_size()
-            + fields
-            + def.webhook_url.heap_size()
-            + def.embed_origins.heap_size()
-            + self.webhook_secret.heap_size()
     }
 }
 
