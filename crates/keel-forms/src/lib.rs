@@ -11,7 +11,6 @@ mod error;
 mod export;
 mod http;
 mod notifications;
-mod openapi;
 pub mod repo;
 mod submissions;
 mod token;

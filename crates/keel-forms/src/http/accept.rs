@@ -62,7 +62,7 @@ struct Submission {
     params(("slug" = String, Path, description = "The form's public slug.")),
     request_body(content(
         (Submission = "application/json"),
-        (crate::openapi::MultipartSubmission = "multipart/form-data"),
+        (super::openapi::MultipartSubmission = "multipart/form-data"),
     )),
     responses(
         (status = 201, description = "Stored.", body = SubmissionCreated),

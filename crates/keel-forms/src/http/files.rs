@@ -40,10 +40,10 @@ pub(super) fn router(state: FormsState) -> Router {
     ),
     security(("session" = [])),
     responses(
-        (status = 200, description = "The file.", content_type = "*/*", body = crate::openapi::FileBytes,
+        (status = 200, description = "The file.", content_type = "*/*", body = super::openapi::FileBytes,
             headers(("Content-Disposition" = String, description = "`attachment` with the sanitised original name."))),
         (status = 206, description = "The requested byte range of the file.", content_type = "*/*",
-            body = crate::openapi::FileBytes,
+            body = super::openapi::FileBytes,
             headers(("Content-Range" = String, description = "`bytes first-last/size`."))),
         (status = 401, response = keel::http::openapi::Unauthorized),
         (status = 404, response = keel::http::openapi::NotFound),

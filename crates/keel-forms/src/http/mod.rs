@@ -9,7 +9,6 @@ pub(crate) mod openapi;
 mod owner;
 mod public;
 mod responses;
-mod view;
 
 use axum::Router;
 use keel::security::throttle::Throttle;

@@ -1,14 +1,17 @@
 //! The forms app's part of the OpenAPI document: its operations (from the
-//! handlers' `#[utoipa::path]`), its schemas and its tags. The core merges
-//! it with its own part through `App::openapi` and serves the whole at
-//! `GET /api/openapi.json`; the error responses named here
-//! (`keel::http::openapi::NotFound`, ...) and the `Problem` schema are the
-//! core's.
+//! handlers' `#[utoipa::path]`), its schemas (from the body types of
+//! `bodies` and the domain's inputs, which the handlers really send and
+//! take) and its tags. The core merges it with its own part through
+//! `App::openapi` and serves the whole at `GET /api/openapi.json`; the
+//! error responses named here (`keel::http::openapi::NotFound`, ...) and
+//! the `Problem` schema are the core's.
 //!
-//! The tests below keep `crate::openapi`'s schema-only structs in step with
-//! the JSON `view` builds.
+//! Also the two schemas no Rust value holds: a multipart submission and a
+//! downloaded file's bytes.
 
-use utoipa::OpenApi;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{OpenApi, PartialSchema, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -39,101 +42,54 @@ pub(crate) fn document() -> utoipa::openapi::OpenApi {
     FormsApi::openapi()
 }
 
-#[cfg(test)]
-mod tests {
-    use std::collections::BTreeSet;
+/// A submission with files, as `multipart/form-data`: the parts
+/// `submission_token`, `answers` (the JSON object of the non-file answers),
+/// an optional honeypot `_hp`, and one part per file, named by its field's key.
+pub(super) enum MultipartSubmission {}
 
-    use chrono::Utc;
-    use serde_json::{json, Value};
-    use utoipa::PartialSchema;
-    use uuid::Uuid;
-
-    use super::super::view;
-    use crate::domain::{FieldInput, FormDefinition, FormInput};
-    use crate::openapi;
-    use crate::repo::forms::StoredForm;
-    use crate::repo::responses::StoredResponse;
-
-    /// A schema's property names and its required ones.
-    fn members<T: PartialSchema>() -> (BTreeSet<String>, BTreeSet<String>) {
-        let schema = serde_json::to_value(T::schema()).expect("a schema encodes");
-        let properties = schema["properties"].as_object().expect("an object schema");
-        let required = schema["required"].as_array().cloned().unwrap_or_default();
-        (
-            properties.keys().cloned().collect(),
-            required.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
-        )
-    }
-
-    fn keys(value: &Value) -> BTreeSet<String> {
-        value.as_object().expect("a JSON object").keys().cloned().collect()
-    }
-
-    /// Asserts that `body` has exactly the members of `T`, all required.
-    fn assert_exact<T: PartialSchema>(body: &Value, what: &str) {
-        let (properties, required) = members::<T>();
-        assert_eq!(
-            keys(body),
-            properties,
-            "{what}: the built JSON and the schema list the same members"
-        );
-        assert_eq!(
-            required, properties,
-            "{what}: every member is always sent, so all are required"
-        );
-    }
-
-    /// A form with a field of every type.
-    fn stored_form() -> StoredForm {
-        let fields: Vec<FieldInput> = serde_json::from_value(json!([
-            {"key": "name", "label": "Name", "type": "short_text", "required": true, "help": "Yours"},
-            {"key": "bio", "label": "Bio", "type": "long_text"},
-            {"key": "email", "label": "Email", "type": "email"},
-            {"key": "score", "label": "Score", "type": "number", "min": 0.5, "max": 9.5},
-            {"key": "age", "label": "Age", "type": "integer", "min": 0},
-            {"key": "agree", "label": "Agree", "type": "boolean"},
-            {"key": "day", "label": "Day", "type": "date", "min": "2026-01-01"},
-            {"key": "color", "label": "Color", "type": "choice", "options": ["red", "blue"]},
-            {"key": "tags", "label": "Tags", "type": "choices", "options": ["a", "b"]},
-            {"key": "cv", "label": "CV", "type": "file", "accept": ["application/pdf"]}
-        ]))
-        .expect("field inputs");
-        let input = FormInput {
-            title: "T".to_owned(),
-            description: String::new(),
-            fields,
-            accepting_responses: true,
-            notify_owner: false,
-            webhook_url: Some("https://hooks.example.com/x".to_owned()),
-            embed_origins: vec!["https://embed.example.com".to_owned()],
-        };
-        let definition = FormDefinition::parse(input, |u| Ok(u.to_owned())).expect("a valid definition");
-        StoredForm {
-            seq: 1,
-            id: Uuid::new_v4(),
-            owner_id: Uuid::new_v4(),
-            slug: "abcdefghij12".to_owned(),
-            definition,
-            webhook_secret: Some("secret".to_owned()),
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-            version: 1,
-        }
-    }
-
-    #[test]
-    fn the_owner_form_has_exactly_the_members_of_its_schema() {
-        assert_exact::<openapi::Form>(&view::owner_form(&stored_form()), "Form");
-    }
-
-    #[test]
-    fn a_response_has_exactly_the_members_of_its_schema() {
-        let stored = StoredResponse {
-            seq: 1,
-            id: Uuid::new_v4(),
-            answers: json!({"name": "Ada"}).as_object().cloned().unwrap_or_default(),
-            created_at: Utc::now(),
-        };
-        assert_exact::<openapi::FormResponse>(&view::response(&stored, &[]), "FormResponse");
+impl PartialSchema for MultipartSubmission {
+    fn schema() -> RefOr<Schema> {
+        let file = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .content_media_type("application/octet-stream")
+            .description(Some("A file of the file field whose key names the part."));
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "The parts of a submission with files. A file over KEEL_MAX_UPLOAD_BYTES, or a body over the \
+                 form's limit (its max_files uploads plus 1 MiB), is 413; a file its field's `accept` refuses is 422.",
+            ))
+            .property("submission_token", ObjectBuilder::new().schema_type(Type::String))
+            .required("submission_token")
+            .property(
+                "answers",
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .description(Some("The non-file answers by field key, as a JSON part.")),
+            )
+            .property(
+                "_hp",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some("The honeypot: leave it out or empty.")),
+            )
+            .additional_properties(Some(file))
+            .into()
     }
 }
+
+impl ToSchema for MultipartSubmission {}
+
+/// The bytes of a downloaded file.
+pub(super) enum FileBytes {}
+
+impl PartialSchema for FileBytes {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .content_media_type("application/octet-stream")
+            .into()
+    }
+}
+
+impl ToSchema for FileBytes {}

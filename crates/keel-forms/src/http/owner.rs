@@ -12,10 +12,10 @@ use keel::accounts::CurrentUser;
 use keel::http::extract::{ApiJson, ApiPath, ApiQuery};
 use keel::Problem;
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
-use super::{view, FormsState};
+use super::bodies::{FormPage, OwnerForm};
+use super::FormsState;
 use crate::domain::{FormDefinition, FormInput, FormPatch};
 use crate::repo::{self, forms, media, published};
 use crate::FormsError;
@@ -63,7 +63,7 @@ fn new_webhook_secret() -> String {
     params(PageQuery),
     security(("session" = [])),
     responses(
-        (status = 200, description = "A page of forms, newest first.", body = crate::openapi::FormPage),
+        (status = 200, description = "A page of forms, newest first.", body = FormPage),
         (status = 401, response = keel::http::openapi::Unauthorized),
         keel::http::openapi::SiteErrors,
     )
@@ -72,13 +72,10 @@ async fn list_forms(
     State(state): State<FormsState>,
     user: CurrentUser,
     ApiQuery(page): ApiQuery<PageQuery>,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<Json<FormPage>, Problem> {
     let (before, limit) = page.parse()?;
     let (items, next) = forms::list_for_owner(&state.core.db, user.user.id, before, limit).await?;
-    let items: Vec<_> = items.iter().map(view::owner_form).collect();
-    Ok(Json(
-        json!({ "items": items, "next_cursor": next.map(repo::encode_cursor) }),
-    ))
+    Ok(Json(FormPage::new(items, next.map(repo::encode_cursor))))
 }
 
 #[utoipa::path(
@@ -90,7 +87,7 @@ async fn list_forms(
     request_body = FormInput,
     security(("session" = [], "csrf" = [])),
     responses(
-        (status = 201, description = "The new form.", body = crate::openapi::Form),
+        (status = 201, description = "The new form.", body = OwnerForm),
         (status = 401, response = keel::http::openapi::Unauthorized),
         (status = 403, response = keel::http::openapi::Forbidden),
         keel::http::openapi::JsonBodyErrors,
@@ -106,7 +103,7 @@ async fn create_form(
     let secret = def.webhook_url.as_ref().map(|_| new_webhook_secret());
     let form = forms::insert(&state.core.db, user.user.id, &def, secret.as_deref()).await?;
     tracing::info!(form.id = %form.id, "form created");
-    Ok((StatusCode::CREATED, Json(view::owner_form(&form))).into_response())
+    Ok((StatusCode::CREATED, Json(OwnerForm::from(form))).into_response())
 }
 
 #[utoipa::path(
@@ -117,7 +114,7 @@ async fn create_form(
     params(("id" = uuid::Uuid, Path, description = "The form's id.")),
     security(("session" = [])),
     responses(
-        (status = 200, description = "The form.", body = crate::openapi::Form),
+        (status = 200, description = "The form.", body = OwnerForm),
         (status = 401, response = keel::http::openapi::Unauthorized),
         (status = 404, response = keel::http::openapi::NotFound),
         keel::http::openapi::SiteErrors,
@@ -127,11 +124,11 @@ async fn get_form(
     State(state): State<FormsState>,
     user: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<Json<OwnerForm>, Problem> {
     let form = forms::get_for_owner(&state.core.db, user.user.id, id)
         .await?
         .ok_or(FormsError::NotFound)?;
-    Ok(Json(view::owner_form(&form)))
+    Ok(Json(form.into()))
 }
 
 #[utoipa::path(
@@ -144,7 +141,7 @@ async fn get_form(
     request_body = FormPatch,
     security(("session" = [], "csrf" = [])),
     responses(
-        (status = 200, description = "The changed form.", body = crate::openapi::Form),
+        (status = 200, description = "The changed form.", body = OwnerForm),
         (status = 401, response = keel::http::openapi::Unauthorized),
         (status = 403, response = keel::http::openapi::Forbidden),
         (status = 404, response = keel::http::openapi::NotFound),
@@ -157,7 +154,7 @@ async fn update_form(
     user: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(patch): ApiJson<FormPatch>,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<Json<OwnerForm>, Problem> {
     let db = &state.core.db;
     let stored = forms::get_for_owner(db, user.user.id, id)
         .await?
@@ -178,7 +175,7 @@ async fn update_form(
         u64::try_from(form.version).unwrap_or(0),
     )
     .await;
-    Ok(Json(view::owner_form(&form)))
+    Ok(Json(form.into()))
 }
 
 #[utoipa::path(

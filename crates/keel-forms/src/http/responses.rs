@@ -10,10 +10,10 @@ use axum::{Json, Router};
 use keel::accounts::CurrentUser;
 use keel::http::extract::{ApiPath, ApiQuery};
 use keel::Problem;
-use serde_json::json;
 
+use super::bodies::ResponsePage;
 use super::owner::PageQuery;
-use super::{view, FormsState};
+use super::FormsState;
 use crate::export;
 use crate::repo::{self, files, forms, responses};
 use crate::FormsError;
@@ -33,7 +33,7 @@ pub(super) fn router(state: FormsState) -> Router {
     params(("id" = uuid::Uuid, Path, description = "The form's id."), super::owner::PageQuery),
     security(("session" = [])),
     responses(
-        (status = 200, description = "A page of responses, newest first.", body = crate::openapi::ResponsePage),
+        (status = 200, description = "A page of responses, newest first.", body = ResponsePage),
         (status = 400, response = keel::http::openapi::BadRequest),
         (status = 401, response = keel::http::openapi::Unauthorized),
         (status = 404, response = keel::http::openapi::NotFound),
@@ -45,7 +45,7 @@ async fn list_responses(
     user: CurrentUser,
     ApiPath(id): ApiPath<uuid::Uuid>,
     ApiQuery(page): ApiQuery<PageQuery>,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<Json<ResponsePage>, Problem> {
     let (before, limit) = page.parse()?;
     let form = forms::get_for_owner(&state.core.db, user.user.id, id)
         .await?
@@ -53,13 +53,7 @@ async fn list_responses(
     let (items, next) = responses::page(&state.core.db, form.id, before, limit).await?;
     let ids: Vec<_> = items.iter().map(|r| r.id).collect();
     let files = files::for_responses(&state.core.db, &ids).await?;
-    let items: Vec<_> = items
-        .iter()
-        .map(|r| view::response(r, files.get(&r.id).map(Vec::as_slice).unwrap_or_default()))
-        .collect();
-    Ok(Json(
-        json!({ "items": items, "next_cursor": next.map(repo::encode_cursor) }),
-    ))
+    Ok(Json(ResponsePage::new(items, files, next.map(repo::encode_cursor))))
 }
 
 #[utoipa::path(
