@@ -20,6 +20,9 @@ use keel::security::client_ip::ClientIp;
 use keel::{FieldError, Problem};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
 use super::bodies::SubmissionCreated;
@@ -38,7 +41,7 @@ pub(super) fn router(state: FormsState) -> Router {
         .with_state(state)
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Submission {
     /// The token of the public form fetch.
@@ -52,6 +55,44 @@ struct Submission {
     honeypot: Option<String>,
 }
 
+/// A submission with files, as `multipart/form-data`: the parts
+/// `submission_token`, `answers` (the JSON object of the non-file answers),
+/// an optional honeypot `_hp`, and one part per file, named by its field's key.
+enum MultipartSubmission {}
+
+impl PartialSchema for MultipartSubmission {
+    fn schema() -> RefOr<Schema> {
+        let file = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .content_media_type("application/octet-stream")
+            .description(Some("A file of the file field whose key names the part."));
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "The parts of a submission with files. A file over KEEL_MAX_UPLOAD_BYTES, or a body over the \
+                 form's limit (its max_files uploads plus 1 MiB), is 413; a file its field's `accept` refuses is 422.",
+            ))
+            .property("submission_token", ObjectBuilder::new().schema_type(Type::String))
+            .required("submission_token")
+            .property(
+                "answers",
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .description(Some("The non-file answers by field key, as a JSON part.")),
+            )
+            .property(
+                "_hp",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some("The honeypot: leave it out or empty.")),
+            )
+            .additional_properties(Some(file))
+            .into()
+    }
+}
+
+impl ToSchema for MultipartSubmission {}
+
 #[utoipa::path(
     post,
     path = "/api/public/forms/{slug}/responses",
@@ -62,7 +103,7 @@ struct Submission {
     params(("slug" = String, Path, description = "The form's public slug.")),
     request_body(content(
         (Submission = "application/json"),
-        (super::openapi::MultipartSubmission = "multipart/form-data"),
+        (MultipartSubmission = "multipart/form-data"),
     )),
     responses(
         (status = 201, description = "Stored.", body = SubmissionCreated),

@@ -14,6 +14,9 @@ use keel::http::extract::ApiPath;
 use keel::storage::download::{self, Download};
 use keel::storage::ObjectKey;
 use keel::Problem;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
 use super::FormsState;
@@ -25,6 +28,20 @@ pub(super) fn router(state: FormsState) -> Router {
         .route("/api/forms/{id}/responses/{rid}/files/{fid}", get(download_file))
         .with_state(state)
 }
+
+/// The bytes of a downloaded file.
+enum FileBytes {}
+
+impl PartialSchema for FileBytes {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .content_media_type("application/octet-stream")
+            .into()
+    }
+}
+
+impl ToSchema for FileBytes {}
 
 #[utoipa::path(
     get,
@@ -40,10 +57,10 @@ pub(super) fn router(state: FormsState) -> Router {
     ),
     security(("session" = [])),
     responses(
-        (status = 200, description = "The file.", content_type = "*/*", body = super::openapi::FileBytes,
+        (status = 200, description = "The file.", content_type = "*/*", body = FileBytes,
             headers(("Content-Disposition" = String, description = "`attachment` with the sanitised original name."))),
         (status = 206, description = "The requested byte range of the file.", content_type = "*/*",
-            body = super::openapi::FileBytes,
+            body = FileBytes,
             headers(("Content-Range" = String, description = "`bytes first-last/size`."))),
         (status = 401, response = keel::http::openapi::Unauthorized),
         (status = 404, response = keel::http::openapi::NotFound),

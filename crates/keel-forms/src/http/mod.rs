@@ -1,4 +1,6 @@
-//! The forms app's routes: one router per resource.
+//! The forms app's routes: one router per resource. The handlers extract,
+//! call a use case or the repository, and map the result: their bodies are
+//! the types of `bodies`, their errors `FormsError`s made `Problem`s.
 
 mod accept;
 mod bodies;

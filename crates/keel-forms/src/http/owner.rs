@@ -51,8 +51,11 @@ fn webhook_policy(state: &FormsState) -> impl Fn(&str) -> Result<String, String>
     |url| keel::outbox::validate_webhook_url(url, &state.core.settings).map(|u| u.to_string())
 }
 
-fn new_webhook_secret() -> String {
-    keel::security::secret::generate_key()
+/// The secret of a form's webhook deliveries: the `current` one while
+/// the form keeps a webhook, a new one when it gets one, none without.
+fn webhook_secret(def: &FormDefinition, current: Option<String>) -> Option<String> {
+    def.webhook_url.as_ref()?;
+    Some(current.unwrap_or_else(keel::security::secret::generate_key))
 }
 
 #[utoipa::path(
@@ -100,7 +103,7 @@ async fn create_form(
     ApiJson(input): ApiJson<FormInput>,
 ) -> Result<Response, Problem> {
     let def = FormDefinition::parse(input, webhook_policy(&state)).map_err(FormsError::InvalidDefinition)?;
-    let secret = def.webhook_url.as_ref().map(|_| new_webhook_secret());
+    let secret = webhook_secret(&def, None);
     let form = forms::insert(&state.core.db, user.user.id, &def, secret.as_deref()).await?;
     tracing::info!(form.id = %form.id, "form created");
     Ok((StatusCode::CREATED, Json(OwnerForm::from(form))).into_response())
@@ -161,20 +164,12 @@ async fn update_form(
         .ok_or(FormsError::NotFound)?;
     let def = FormDefinition::parse(patch.apply(&stored.definition), webhook_policy(&state))
         .map_err(FormsError::InvalidDefinition)?;
-    let secret = match (&def.webhook_url, stored.webhook_secret) {
-        (None, _) => None,
-        (Some(_), Some(secret)) => Some(secret),
-        (Some(_), None) => Some(new_webhook_secret()),
-    };
+    let secret = webhook_secret(&def, stored.webhook_secret);
     let form = forms::update(db, user.user.id, id, &def, secret.as_deref())
         .await?
         .ok_or(FormsError::NotFound)?;
-    published::forget(
-        &state.core.cache,
-        &stored.slug,
-        u64::try_from(form.version).unwrap_or(0),
-    )
-    .await;
+    let version = u64::try_from(form.version).unwrap_or(0);
+    published::forget(&state.core.cache, &stored.slug, version).await;
     Ok(Json(form.into()))
 }
 

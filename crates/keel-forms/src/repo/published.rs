@@ -147,7 +147,7 @@ pub async fn remember(cache: &Cache, form: StoredForm) -> Result<Arc<CachedForm>
 
 /// After a change to `version` (or a deletion, `u64::MAX`): every
 /// instance sharing the cache drops the form, and no value older than
-/// `version` can be cached for [`CACHE_TTL`].
+/// `version` can be cached for `CACHE_TTL`.
 pub async fn forget(cache: &Cache, slug: &str, version: u64) {
     if let Err(err) = cache.mark_version(&cache_key(slug), version, CACHE_TTL).await {
         // An outage's invalidations are replayed when the cache is back.

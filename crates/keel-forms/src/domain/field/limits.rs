@@ -1,6 +1,6 @@
 //! The limits of each field type: defaults, caps and their errors. Each
 //! function takes what the client sent for its members and returns what
-//! the field keeps, reporting through [`Errors`] what it refused.
+//! the field keeps, reporting through `Errors` what it refused.
 
 use super::{parse_date, valid_media_range, Errors, FieldType, MAX_FILES, MAX_OPTIONS, MAX_OPTION_LEN};
 use crate::domain::text::{self, Lines};
