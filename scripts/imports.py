@@ -31,8 +31,8 @@ FLOORS = {
     "keel": [
         ["http"],
         ["settings", "telemetry"],
-        ["checks", "db", "cache", "storage"],
-        ["security", "staticfiles"],
+        ["db", "cache", "storage"],
+        ["security", "checks", "staticfiles"],
         ["core"],
         ["accounts", "outbox", "ops", "server", "app"],
         ["launch"],
@@ -60,7 +60,7 @@ def strip(text):
     text = re.sub(r"//[^\n]*", "", text)
     text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
     text = re.sub(r'r#*"(?:.|\n)*?"#*', '""', text)
-    text = re.sub(r'"(?:\\.|[^"\\])*"', '""', text)
+    text = re.sub(r'"(?:\\.|[^"\\])*"', '""', text, flags=re.S)
     cut = re.search(r"#\[cfg\(test\)\]\s*(?:#\[[^\]]*\]\s*)*mod\s+\w+\s*\{", text)
     if cut:
         text = text[: cut.start()]

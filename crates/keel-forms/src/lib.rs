@@ -2,16 +2,30 @@
 //! about how settings are read, how sessions are stored or which cache is
 //! behind the trait; it receives a [`keel::Core`] and brings its routes.
 //!
-//! - [`domain`]: validated types and pure rules (no I/O)
-//! - [`repo`]: the only SQL
+//! Its modules, each importing only those on its floor or below:
+//!
+//! - [`domain`], [`csv`] and [`FormsError`]: validated types, pure rules
+//!   and what can go wrong (no I/O)
+//! - [`repo`]: where things are kept (the only SQL, the published forms'
+//!   cache entries, the uploads' keys)
+//! - `submissions`, `token`, `notifications`, `export`: the use cases
+//!   (accepting a submission, its token, telling the owner, the CSV export),
+//!   knowing nothing of HTTP
+//! - `http`: the routes, each handler extracting, calling a use case or
+//!   the repository, and mapping the result to an answer
 
 pub mod csv;
 pub mod domain;
 mod error;
+mod export;
 mod http;
-mod openapi;
+mod notifications;
 pub mod repo;
 pub mod settings;
+mod submissions;
+mod token;
+
+pub use error::FormsError;
 
 use axum::response::Html;
 use axum::routing::get;

@@ -22,8 +22,8 @@
 //! # Floors
 //!
 //! Imports point down only (`scripts/imports.py` checks it in CI), from
-//! the bottom: `http`; `settings`, `telemetry`; `checks`, `db`, `cache`,
-//! `storage`; `security`, `staticfiles`; `core`; `accounts`, `outbox`,
+//! the bottom: `http`; `settings`, `telemetry`; `db`, `cache`, `storage`;
+//! `security`, `checks`, `staticfiles`; `core`; `accounts`, `outbox`,
 //! `ops`, `server`, `app`; `launch`.
 //!
 //! # The path of a request

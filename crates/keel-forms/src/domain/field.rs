@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use super::text::{self, Lines};
 use super::DefinitionError;
+use limits::{file_limits, length_limit, options, range_limits};
+
+mod limits;
 
 /// The field types of SPEC section 3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -51,10 +54,10 @@ pub struct FieldInput {
     /// Text and email types: the longest answer, in characters.
     pub max_length: Option<u32>,
     /// Number, integer and date types: the smallest answer allowed.
-    #[schema(schema_with = crate::openapi::optional_bound)]
+    #[schema(schema_with = super::schema::optional_bound)]
     pub min: Option<serde_json::Value>,
     /// Number, integer and date types: the largest answer allowed.
-    #[schema(schema_with = crate::openapi::optional_bound)]
+    #[schema(schema_with = super::schema::optional_bound)]
     pub max: Option<serde_json::Value>,
     /// Choice types: the options, in order.
     pub options: Option<Vec<String>>,
@@ -79,10 +82,10 @@ pub struct Field {
     #[schema(nullable = false)]
     pub max_length: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    #[schema(schema_with = crate::openapi::bound)]
+    #[schema(schema_with = super::schema::bound)]
     pub min: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    #[schema(schema_with = crate::openapi::bound)]
+    #[schema(schema_with = super::schema::bound)]
     pub max: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     #[schema(nullable = false)]
@@ -217,100 +220,31 @@ impl Field {
     }
 }
 
+impl From<&Field> for FieldInput {
+    /// The field as a client would send it again: parsing the result gives
+    /// back the same field (a PATCH without `fields` keeps them so).
+    fn from(field: &Field) -> Self {
+        Self {
+            key: field.key.clone(),
+            label: field.label.clone(),
+            kind: field.kind,
+            required: field.required,
+            help: field.help.clone(),
+            max_length: field.max_length,
+            min: field.min.clone(),
+            max: field.max.clone(),
+            options: field.options.clone(),
+            max_files: field.max_files,
+            accept: field.accept.clone(),
+        }
+    }
+}
+
 fn type_name(kind: FieldType) -> String {
     serde_json::to_value(kind)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
-}
-
-fn length_limit(given: Option<u32>, default: u32, cap: u32, e: &mut Errors<'_>) -> u32 {
-    match given {
-        Some(n) if n == 0 || n > cap => {
-            e.push("max_length", format!("Use a max_length from 1 to {cap}."));
-            default
-        }
-        Some(n) => n,
-        None => default,
-    }
-}
-
-fn range_limits(
-    kind: FieldType,
-    min: Option<serde_json::Value>,
-    max: Option<serde_json::Value>,
-    e: &mut Errors<'_>,
-) -> (Option<serde_json::Value>, Option<serde_json::Value>) {
-    let as_number = |v: &serde_json::Value| match kind {
-        FieldType::Integer => v.as_i64().map(|n| n as f64),
-        FieldType::Number => v.as_f64().filter(|f| f.is_finite()),
-        _ => parse_date(v).map(|d| f64::from(chrono::Datelike::num_days_from_ce(&d))),
-    };
-    let expected = match kind {
-        FieldType::Integer => "a whole number",
-        FieldType::Number => "a number",
-        _ => "a date as YYYY-MM-DD",
-    };
-    let mut read = |name: &str, value: &Option<serde_json::Value>| {
-        let v = value.as_ref()?;
-        let n = as_number(v);
-        if n.is_none() {
-            e.push(name, format!("Use {expected}."));
-        }
-        n
-    };
-    let (lo, hi) = (read("min", &min), read("max", &max));
-    if let (Some(lo), Some(hi)) = (lo, hi) {
-        if lo > hi {
-            e.push("max", "max must not be below min.");
-        }
-    }
-    (min, max)
-}
-
-fn options(given: Option<Vec<String>>, e: &mut Errors<'_>) -> Vec<String> {
-    let options: Vec<String> = given
-        .unwrap_or_default()
-        .into_iter()
-        .map(|o| o.trim().to_owned())
-        .collect();
-    if options.is_empty() || options.len() > MAX_OPTIONS {
-        e.push("options", format!("Give 1 to {MAX_OPTIONS} options."));
-    }
-    if options
-        .iter()
-        .any(|o| o.is_empty() || o.chars().count() > MAX_OPTION_LEN)
-    {
-        e.push("options", format!("Each option has 1 to {MAX_OPTION_LEN} characters."));
-    }
-    if options.iter().any(|o| !text::is_clean(o, Lines::One)) {
-        e.push("options", text::CONTROL_MESSAGE);
-    }
-    let mut seen = std::collections::HashSet::new();
-    if options.iter().any(|o| !seen.insert(o.as_str())) {
-        e.push("options", "Options must be different from each other.");
-    }
-    options
-}
-
-fn file_limits(
-    max_files: Option<u32>,
-    accept: Option<Vec<String>>,
-    e: &mut Errors<'_>,
-) -> (Option<u32>, Option<Vec<String>>) {
-    let max_files = max_files.unwrap_or(1);
-    if max_files == 0 || max_files > MAX_FILES {
-        e.push("max_files", format!("Use a max_files from 1 to {MAX_FILES}."));
-    }
-    let accept: Vec<String> = accept
-        .unwrap_or_default()
-        .into_iter()
-        .map(|a| a.trim().to_ascii_lowercase())
-        .collect();
-    if accept.iter().any(|a| !valid_media_range(a)) {
-        e.push("accept", "Each entry is a media type such as image/png or image/*.");
-    }
-    (Some(max_files), Some(accept))
 }
 
 #[cfg(test)]

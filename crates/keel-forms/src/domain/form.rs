@@ -75,6 +75,40 @@ pub struct FormDefinition {
     pub embed_origins: Vec<String>,
 }
 
+impl From<&FormDefinition> for FormInput {
+    /// The definition as a client would send it again: parsing the result
+    /// gives back the same definition.
+    fn from(def: &FormDefinition) -> Self {
+        Self {
+            title: def.title.clone(),
+            description: def.description.clone(),
+            fields: def.fields.iter().map(FieldInput::from).collect(),
+            accepting_responses: def.accepting_responses,
+            notify_owner: def.notify_owner,
+            webhook_url: def.webhook_url.clone(),
+            embed_origins: def.embed_origins.clone(),
+        }
+    }
+}
+
+impl FormPatch {
+    /// The stored definition `def` as input, with this patch's members on
+    /// top, to be validated again as a whole.
+    pub fn apply(self, def: &FormDefinition) -> FormInput {
+        FormInput {
+            title: self.title.unwrap_or_else(|| def.title.clone()),
+            description: self.description.unwrap_or_else(|| def.description.clone()),
+            fields: self
+                .fields
+                .unwrap_or_else(|| def.fields.iter().map(FieldInput::from).collect()),
+            accepting_responses: self.accepting_responses.unwrap_or(def.accepting_responses),
+            notify_owner: self.notify_owner.unwrap_or(def.notify_owner),
+            webhook_url: self.webhook_url.unwrap_or_else(|| def.webhook_url.clone()),
+            embed_origins: self.embed_origins.unwrap_or_else(|| def.embed_origins.clone()),
+        }
+    }
+}
+
 fn err(path: &str, message: impl Into<String>) -> DefinitionError {
     DefinitionError {
         path: path.to_owned(),
@@ -193,106 +227,4 @@ impl FormDefinition {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn parse(value: serde_json::Value) -> Result<FormDefinition, Vec<String>> {
-        let input: FormInput = serde_json::from_value(value).map_err(|e| vec![e.to_string()])?;
-        FormDefinition::parse(input, |u| Ok(u.to_owned())).map_err(|e| e.into_iter().map(|e| e.path).collect())
-    }
-
-    #[test]
-    fn a_definition_is_validated_as_a_whole() {
-        let errors = parse(json!({
-            "title": "",
-            "fields": [
-                {"key": "a", "label": "A", "type": "short_text"},
-                {"key": "a", "label": "Again", "type": "integer"},
-                {"key": "c", "label": "C", "type": "choice"}
-            ],
-            "embed_origins": ["https://ok.example", "https://x.example/path"]
-        }))
-        .unwrap_err();
-        for path in ["title", "fields[1].key", "fields[2].options", "embed_origins[1]"] {
-            assert!(errors.contains(&path.to_owned()), "{path} in {errors:?}");
-        }
-    }
-
-    #[test]
-    fn control_characters_are_refused_in_every_text_member() {
-        let field = |member: &str, value: &str| {
-            let mut f = json!({"key": "a", "label": "A", "type": "choice", "options": ["x"]});
-            f[member] = if member == "options" {
-                json!([value])
-            } else {
-                json!(value)
-            };
-            json!({"title": "T", "fields": [f]})
-        };
-        let cases = [
-            (json!({"title": "A\u{0}B"}), "title", "a NUL in the title"),
-            (json!({"title": "A\nB"}), "title", "a newline inside the title"),
-            (
-                json!({"title": "T", "description": "a\u{0}"}),
-                "description",
-                "a NUL in the description",
-            ),
-            (
-                json!({"title": "T", "description": "a\u{1b}"}),
-                "description",
-                "an escape in the description",
-            ),
-            (field("label", "A\u{7}"), "fields[0].label", "a bell in a label"),
-            (field("help", "h\u{0}"), "fields[0].help", "a NUL in help text"),
-            (field("options", "x\ty"), "fields[0].options", "a tab in an option"),
-            (
-                json!({"title": "T", "webhook_url": "https://a.exa\tmple/"}),
-                "webhook_url",
-                "a tab the URL parser would drop",
-            ),
-            (
-                json!({"title": "T", "embed_origins": ["https://a.exa\nmple"]}),
-                "embed_origins[0]",
-                "a newline in an origin",
-            ),
-        ];
-        for (input, path, why) in cases {
-            let errors = parse(input).expect_err(why);
-            assert!(errors.contains(&path.to_owned()), "{why}: {errors:?}");
-        }
-        let multiline = parse(json!({"title": " T\t", "description": "one\r\n\ttwo"})).unwrap();
-        assert_eq!(multiline.title, "T", "surrounding whitespace is trimmed, not refused");
-        assert_eq!(multiline.description, "one\r\n\ttwo");
-    }
-
-    #[test]
-    fn lists_over_their_limit_are_one_error() {
-        let field = json!({"key": "Bad", "label": "", "type": "choice"});
-        let cases = [
-            (
-                json!({"title": "T", "fields": vec![field; MAX_FIELDS + 1]}),
-                "fields",
-                "too many bad fields",
-            ),
-            (
-                json!({"title": "T", "embed_origins": vec!["x"; MAX_EMBED_ORIGINS + 1]}),
-                "embed_origins",
-                "too many bad origins",
-            ),
-        ];
-        for (input, path, why) in cases {
-            assert_eq!(
-                parse(input).expect_err(why),
-                [path],
-                "{why}: one error, not one per item"
-            );
-        }
-    }
-
-    #[test]
-    fn origins_are_normalized() {
-        let form = parse(json!({"title": "T", "embed_origins": ["HTTPS://Site.Example/"]})).unwrap();
-        assert_eq!(form.embed_origins, vec!["https://site.example"]);
-    }
-}
+mod tests;

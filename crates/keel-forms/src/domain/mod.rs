@@ -8,12 +8,15 @@ pub mod answers;
 pub mod field;
 pub mod form;
 pub mod media;
+pub mod response;
+pub mod schema;
 pub mod slug;
 pub mod text;
 
 pub use answers::{validate_answers, AnswerError};
 pub use field::{Field, FieldInput, FieldType};
 pub use form::{FormDefinition, FormInput, FormPatch};
+pub use response::ResponseFile;
 pub use slug::FormSlug;
 
 /// One invalid member of a definition, by its JSON path.

@@ -1,252 +1,187 @@
-//! Accepting one public submission, JSON or multipart alike (the caller
-//! has checked its token and counted it against the rate limit): the
-//! honeypot, an open form, answers valid with the uploaded files counted,
-//! then one transaction with the response, its files' rows and its outbox
-//! rows, made only while the form is at the version checked. 201 only after
-//! the commit; on any refusal the uploaded files are deleted first.
+//! `POST /api/public/forms/{slug}/responses`: a submission to a published
+//! form, as JSON or as multipart with files (see `multipart`).
+//!
+//! Like the fetch, it carries no cookies and no CSRF token, so forms can be
+//! embedded on other sites. Instead it must bring the submission token of
+//! the fetch ([`crate::token`]), and it is rate-limited per client address
+//! and form. It is counted against the limit only once well formed and
+//! with a valid token. Accepting it (honeypot, answers, the transaction)
+//! is [`crate::submissions`]'s; this only reads it and answers.
 
-use axum::http::StatusCode;
+use std::net::IpAddr;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use keel::db::DbError;
-use keel::outbox::{self, EmailMessage, OutboxMessage, WebhookMessage};
-use keel::Problem;
-use serde_json::{json, Map, Value};
+use axum::routing::post;
+use axum::{Json, Router};
+use keel::http::extract::{is_json, is_multipart, parse_json, read_body_within, ApiPath};
+use keel::security::client_ip::ClientIp;
+use keel::{FieldError, Problem};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
-use super::uploads::Uploads;
-use super::FormsState;
-use crate::domain::validate_answers;
+use super::bodies::SubmissionCreated;
+use super::embed::allow_embedding;
+use super::{multipart, FormsState};
 use crate::domain::FormSlug;
-use crate::error::answers_problem;
-use crate::repo::files::{self, StoredFile};
-use crate::repo::forms::{self, StoredForm};
-use crate::repo::responses::{self, FormAt};
+use crate::repo::forms::StoredForm;
+use crate::repo::published;
+use crate::submissions::{self, Entry, Uploads};
+use crate::{token, FormsError};
 
-/// What a submission says, whichever encoding it came in.
-#[derive(Clone)]
-pub(super) struct Entry {
-    pub(super) answers: Map<String, Value>,
-    pub(super) honeypot: Option<String>,
+pub(super) fn router(state: FormsState) -> Router {
+    let limit = DefaultBodyLimit::max(multipart::route_limit(&state.core.settings.limits));
+    Router::new()
+        .route("/api/public/forms/{slug}/responses", post(submit_response).layer(limit))
+        .with_state(state)
 }
 
-/// How many times a submission without files is checked again after the
-/// form changed under it (each time against the form as it is now).
-const ATTEMPTS: usize = 3;
-
-/// Why a response was not written.
-enum WriteError {
-    Db(DbError),
-    /// The form is no longer at the version the answers were checked
-    /// against (changed or deleted since it was read, from the cache say).
-    Stale,
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Submission {
+    /// The token of the public form fetch.
+    submission_token: String,
+    /// Answers by field key, validated against the form's fields.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    answers: Map<String, Value>,
+    /// The honeypot: leave it out or empty. A non-empty one is answered 201 and nothing is stored.
+    #[serde(default, rename = "_hp")]
+    honeypot: Option<String>,
 }
 
-/// Checks and stores one submission; 201 only after the commit. The
-/// caller has checked the token. The response is stored only while the
-/// form is at the version it was checked against; when it changed, the
-/// submission is checked again against the form as it is now (and the
-/// cache learns the new version), so a closed form or an old webhook URL
-/// never takes a response.
-pub(super) async fn accept(
-    state: &FormsState,
-    form: &StoredForm,
-    entry: Entry,
-    mut uploads: Uploads,
-) -> Result<Response, Problem> {
-    if entry.honeypot.as_deref().is_some_and(|h| !h.is_empty()) {
-        tracing::info!(form.id = %form.id, "honeypot submission dropped");
-        uploads.discard().await;
-        return Ok(created(Uuid::new_v4()));
+/// A submission with files, as `multipart/form-data`: the parts
+/// `submission_token`, `answers` (the JSON object of the non-file answers),
+/// an optional honeypot `_hp`, and one part per file, named by its field's key.
+enum MultipartSubmission {}
+
+impl PartialSchema for MultipartSubmission {
+    fn schema() -> RefOr<Schema> {
+        let file = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .content_media_type("application/octet-stream")
+            .description(Some("A file of the file field whose key names the part."));
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "The parts of a submission with files. A file over KEEL_MAX_UPLOAD_BYTES, or a body over the \
+                 form's limit (its max_files uploads plus 1 MiB), is 413; a file its field's `accept` refuses is 422.",
+            ))
+            .property("submission_token", ObjectBuilder::new().schema_type(Type::String))
+            .required("submission_token")
+            .property(
+                "answers",
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .description(Some("The non-file answers by field key, as a JSON part.")),
+            )
+            .property(
+                "_hp",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some("The honeypot: leave it out or empty.")),
+            )
+            .additional_properties(Some(file))
+            .into()
     }
-    let mut fresh: Option<StoredForm> = None;
-    for _ in 0..ATTEMPTS {
-        let current = fresh.as_ref().unwrap_or(form);
-        let has_files = !uploads.files.is_empty();
-        let response_id = uploads.response_id;
-        match store(state, current, entry.clone(), uploads).await {
-            Err(Some(WriteError::Stale)) if !has_files => {}
-            Err(Some(WriteError::Stale)) => return Err(form_changed()),
-            Err(Some(WriteError::Db(err))) => return Err(err.into()),
-            Err(None) => return Err(Problem::internal()),
-            Ok(result) => return result,
-        }
-        tracing::info!(form.id = %current.id, "form changed during a submission; checking again");
-        let slug = FormSlug::parse(&current.slug).ok_or_else(Problem::internal)?;
-        let now = forms::get_by_slug(&state.core.db, &slug).await?;
-        let now = now.filter(|now| now.id == current.id).ok_or_else(Problem::not_found)?;
-        super::public::remember(state, now.clone()).await;
-        fresh = Some(now);
-        uploads = Uploads::new(state.core.media.clone(), response_id);
-    }
-    Err(form_changed())
 }
 
-/// One attempt: checks `entry` against `form`, then writes the response
-/// guarded by the form's version. `Ok(Err(problem))` for a refusal.
-async fn store(
-    state: &FormsState,
-    form: &StoredForm,
-    entry: Entry,
-    uploads: Uploads,
-) -> Result<Result<Response, Problem>, Option<WriteError>> {
-    let (answers, messages) = match check(state, form, entry, &uploads).await {
-        Ok(checked) => checked,
-        Err(problem) => {
-            uploads.discard().await;
-            return Ok(Err(problem));
-        }
-    };
-    let db = state.core.db.clone();
-    let (at, id) = (
-        FormAt {
-            id: form.id,
-            version: form.version,
-        },
-        uploads.response_id,
-    );
-    let enqueues = !messages.is_empty();
-    let stored: Vec<StoredFile> = uploads.files.clone();
-    uploads
-        .commit(async move {
-            if stored.is_empty() && messages.is_empty() {
-                let inserted = responses::insert_alone(&db, id, at, &answers)
-                    .await
-                    .map_err(WriteError::Db)?;
-                return if inserted { Ok(()) } else { Err(WriteError::Stale) };
-            }
-            let mut tx = db.begin().await.map_err(WriteError::Db)?;
-            let inserted = responses::insert_with_id(&mut tx, id, at, &answers)
-                .await
-                .map_err(WriteError::Db)?;
-            let Some(created_at) = inserted else {
-                return Err(WriteError::Stale);
-            };
-            for file in &stored {
-                files::insert(&mut tx, at.id, file).await.map_err(WriteError::Db)?;
-            }
-            for message in messages {
-                let message = message.finish(id, created_at, &stored);
-                outbox::enqueue(&mut tx, &message).await.map_err(WriteError::Db)?;
-            }
-            tx.commit().await.map_err(WriteError::Db)
-        })
-        .await?;
-    if enqueues {
-        // The outbox rows are committed: wake this instance's worker now
-        // rather than at its next poll. (Only then: a wake is a query.)
-        outbox::wake_workers();
-    }
-    // The access log has the 201; this line adds which response it was.
-    tracing::debug!(form.id = %form.id, response.id = %id, "response stored");
-    Ok(Ok(created(id)))
-}
+impl ToSchema for MultipartSubmission {}
 
-fn form_changed() -> Problem {
-    Problem::conflict(
-        "form-changed",
-        "The form changed while this was submitted; fetch it again and resubmit.",
+#[utoipa::path(
+    post,
+    path = "/api/public/forms/{slug}/responses",
+    tag = "public",
+    summary = "Submit a response",
+    description = "No cookies and no CSRF token: protected by the signed submission token, a honeypot and a rate limit \
+        per client address and form (KEEL_SUBMISSION_RATE). 201 only after the response is durably stored.",
+    params(("slug" = String, Path, description = "The form's public slug.")),
+    request_body(content(
+        (Submission = "application/json"),
+        (MultipartSubmission = "multipart/form-data"),
+    )),
+    responses(
+        (status = 201, description = "Stored.", body = SubmissionCreated),
+        (status = 403, response = keel::http::openapi::Forbidden),
+        (status = 404, response = keel::http::openapi::NotFound),
+        (status = 409, response = keel::http::openapi::Conflict),
+        (status = 429, response = keel::http::openapi::TooManyRequests),
+        keel::http::openapi::JsonBodyErrors,
+        keel::http::openapi::SiteErrors,
     )
+)]
+async fn submit_response(
+    State(state): State<FormsState>,
+    ApiPath(slug): ApiPath<String>,
+    ClientIp(address): ClientIp,
+    request: Request,
+) -> Result<Response, Problem> {
+    let slug = FormSlug::parse(&slug).ok_or(FormsError::NotFound)?;
+    let origin = request.headers().get(header::ORIGIN).cloned();
+    let cached = published::load(&state.core.db, &state.core.cache, &slug)
+        .await?
+        .ok_or(FormsError::NotFound)?;
+    let form = submissions::with_secret(&state.core.db, &cached.form).await?;
+    let uploads = Uploads::new(state.core.media.clone(), Uuid::new_v4());
+    let (submission, uploads) = read_submission(&state, &form, request, uploads).await?;
+    if let Err(problem) = admit(&state, &submission.submission_token, form.id, address).await {
+        uploads.discard().await;
+        return Err(problem);
+    }
+    let entry = Entry {
+        answers: submission.answers,
+        honeypot: submission.honeypot,
+    };
+    let id = submissions::accept(&state.core, &form, entry, uploads).await?;
+    let mut response = (StatusCode::CREATED, Json(SubmissionCreated { id })).into_response();
+    allow_embedding(&mut response, &form.definition.embed_origins, origin.as_ref());
+    Ok(response)
 }
 
-async fn check(
+/// Checks the token, then spends one of the budget of `address` for this
+/// form. Only a well-formed submission with a valid token spends it: behind
+/// a proxy many visitors share an address, and one visitor's junk must not
+/// use up the others'.
+async fn admit(state: &FormsState, token: &str, form_id: Uuid, address: IpAddr) -> Result<(), Problem> {
+    token::verify(&state.core, token, form_id)?;
+    let subject = format!("{address}:{form_id}");
+    (state.submissions.hit(&subject).await).map_err(|retry| Problem::too_many_requests(retry.0))
+}
+
+/// The submission as JSON (within `KEEL_MAX_BODY_BYTES`), or as multipart
+/// with its files streamed into the media store (see `multipart`).
+async fn read_submission(
     state: &FormsState,
     form: &StoredForm,
-    entry: Entry,
-    uploads: &Uploads,
-) -> Result<(Map<String, Value>, Vec<Pending>), Problem> {
-    if !form.definition.accepting_responses {
-        return Err(form_closed());
-    }
-    let answers =
-        validate_answers(&form.definition.fields, entry.answers, &uploads.counts()).map_err(answers_problem)?;
-    let messages = side_effects(state, form, &answers).await?;
-    Ok((answers, messages))
-}
-
-pub(super) fn form_closed() -> Problem {
-    Problem::conflict("form-closed", "This form is not accepting responses.")
-}
-
-pub(super) fn created(id: Uuid) -> Response {
-    (StatusCode::CREATED, Json(json!({ "id": id }))).into_response()
-}
-
-/// A side effect whose payload needs the response id.
-enum Pending {
-    Email {
-        to: String,
-        subject: String,
-        text: String,
-    },
-    Webhook {
-        url: String,
-        secret: String,
-        payload: Value,
-    },
-}
-
-impl Pending {
-    fn finish(self, id: Uuid, created_at: chrono::DateTime<chrono::Utc>, stored: &[StoredFile]) -> OutboxMessage {
-        match self {
-            Pending::Email { to, subject, text } => OutboxMessage::Email(EmailMessage {
-                to: vec![to],
-                subject,
-                text: format!("{text}\nResponse id: {id}\n"),
-            }),
-            Pending::Webhook {
-                url,
-                secret,
-                mut payload,
-            } => {
-                payload["response"]["id"] = json!(id);
-                payload["response"]["created_at"] = json!(created_at);
-                if !stored.is_empty() {
-                    payload["response"]["files"] = json!(stored.iter().map(super::view::file).collect::<Vec<_>>());
-                }
-                OutboxMessage::Webhook(WebhookMessage {
-                    url,
-                    secret,
-                    event: "response.created".to_owned(),
-                    payload,
-                })
-            }
+    request: Request,
+    uploads: Uploads,
+) -> Result<(Submission, Uploads), Problem> {
+    if is_multipart(&request) {
+        if !form.definition.accepting_responses {
+            return Err(FormsError::FormClosed.into());
         }
+        let (parts, uploads) = multipart::receive(state, form, request, uploads).await?;
+        let Some(submission_token) = parts.token else {
+            uploads.discard().await;
+            let missing = FieldError::new("submission_token", "missing part `submission_token`");
+            return Err(Problem::invalid(vec![missing]));
+        };
+        let submission = Submission {
+            submission_token,
+            answers: parts.answers,
+            honeypot: parts.honeypot,
+        };
+        return Ok((submission, uploads));
     }
-}
-
-async fn side_effects(
-    state: &FormsState,
-    form: &StoredForm,
-    answers: &Map<String, Value>,
-) -> Result<Vec<Pending>, Problem> {
-    let def = &form.definition;
-    let mut pending = Vec::new();
-    if def.notify_owner {
-        if let Some(owner) = keel::accounts::users::find_by_id(&state.core.db, form.owner_id).await? {
-            let mut text = format!("A new response arrived for \"{}\".\n\n", def.title);
-            for field in &def.fields {
-                if let Some(value) = answers.get(&field.key) {
-                    text.push_str(&format!("{}: {}\n", field.label, crate::csv::plain(value)));
-                }
-            }
-            pending.push(Pending::Email {
-                to: owner.email,
-                subject: format!("New response: {}", def.title),
-                text,
-            });
-        }
+    if !is_json(&request) {
+        let expected = "Submit application/json or multipart/form-data.";
+        return Err(Problem::unsupported_media_type(expected));
     }
-    if let (Some(url), Some(secret)) = (&def.webhook_url, &form.webhook_secret) {
-        pending.push(Pending::Webhook {
-            url: url.clone(),
-            secret: secret.clone(),
-            payload: json!({
-                "event": "response.created",
-                "form": { "id": form.id, "slug": form.slug },
-                "response": { "answers": answers },
-            }),
-        });
-    }
-    Ok(pending)
+    let body = read_body_within(request, state.core.settings.limits.max_body_bytes).await?;
+    Ok((parse_json(&body)?, uploads))
 }

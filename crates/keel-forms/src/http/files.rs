@@ -3,9 +3,6 @@
 //! file is 404 like everything else of theirs). The answer itself (an
 //! attachment, `nosniff`, a sandbox CSP, Range, or `X-Accel-Redirect`
 //! behind nginx) is the core's `keel::storage::download`.
-//!
-//! Objects live under `forms/<form id>/`, so deleting a form deletes them
-//! by that prefix once its rows are gone.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, Method};
@@ -17,10 +14,14 @@ use keel::http::extract::ApiPath;
 use keel::storage::download::{self, Download};
 use keel::storage::ObjectKey;
 use keel::Problem;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
 use super::FormsState;
 use crate::repo::files;
+use crate::FormsError;
 
 pub(super) fn router(state: FormsState) -> Router {
     Router::new()
@@ -28,10 +29,19 @@ pub(super) fn router(state: FormsState) -> Router {
         .with_state(state)
 }
 
-/// The prefix of every object of form `id`.
-fn form_prefix(id: Uuid) -> Option<ObjectKey> {
-    ObjectKey::parse(&format!("forms/{id}"))
+/// The bytes of a downloaded file.
+enum FileBytes {}
+
+impl PartialSchema for FileBytes {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .content_media_type("application/octet-stream")
+            .into()
+    }
 }
+
+impl ToSchema for FileBytes {}
 
 #[utoipa::path(
     get,
@@ -47,10 +57,10 @@ fn form_prefix(id: Uuid) -> Option<ObjectKey> {
     ),
     security(("session" = [])),
     responses(
-        (status = 200, description = "The file.", content_type = "*/*", body = crate::openapi::FileBytes,
+        (status = 200, description = "The file.", content_type = "*/*", body = FileBytes,
             headers(("Content-Disposition" = String, description = "`attachment` with the sanitised original name."))),
         (status = 206, description = "The requested byte range of the file.", content_type = "*/*",
-            body = crate::openapi::FileBytes,
+            body = FileBytes,
             headers(("Content-Range" = String, description = "`bytes first-last/size`."))),
         (status = 401, response = keel::http::openapi::Unauthorized),
         (status = 404, response = keel::http::openapi::NotFound),
@@ -67,11 +77,9 @@ async fn download_file(
 ) -> Result<Response, Problem> {
     let file = files::get_for_owner(&state.core.db, user.user.id, id, rid, fid)
         .await?
-        .ok_or_else(Problem::not_found)?;
-    let key = ObjectKey::parse(&file.storage_key).ok_or_else(|| {
-        tracing::error!(file.id = %file.id, "a stored file has an invalid storage key");
-        Problem::internal()
-    })?;
+        .ok_or(FormsError::NotFound)?;
+    let key = ObjectKey::parse(&file.storage_key)
+        .ok_or_else(|| FormsError::Corrupt(format!("the storage key of file {}", file.id)))?;
     let wanted = Download {
         key: &key,
         name: &file.name,
@@ -79,15 +87,4 @@ async fn download_file(
     };
     let accel = state.core.settings.files.media_accel_redirect.as_deref();
     Ok(download::respond(&state.core.media, wanted, &method, &headers, accel).await?)
-}
-
-/// Deletes the objects of a deleted form. Its rows are gone already, so a
-/// failure here leaves only unreachable bytes: logged, not an error.
-pub(super) async fn delete_form_files(state: &FormsState, id: Uuid) {
-    let Some(prefix) = form_prefix(id) else { return };
-    match state.core.media.delete_prefix(&prefix).await {
-        Ok(0) => {}
-        Ok(count) => tracing::info!(form.id = %id, files = count, "form files deleted"),
-        Err(err) => tracing::warn!(form.id = %id, error = %err, "could not delete a deleted form's files"),
-    }
 }

@@ -1,14 +1,16 @@
-//! The forms app's routes: one router per resource.
+//! The forms app's routes: one router per resource. The handlers extract,
+//! call a use case or the repository, and map the result: their bodies are
+//! the types of `bodies`, their errors `FormsError`s made `Problem`s.
 
 mod accept;
+mod bodies;
+mod embed;
 mod files;
 mod multipart;
 pub(crate) mod openapi;
 mod owner;
 mod public;
 mod responses;
-mod uploads;
-mod view;
 
 use axum::Router;
 use keel::security::throttle::Throttle;
@@ -35,8 +37,9 @@ pub(crate) fn router(core: &Core) -> Router {
         .merge(owner::router(state.clone()))
         .merge(responses::router(state.clone()))
         .merge(files::router(state.clone()))
-        .merge(public::router(state))
+        .merge(public::router(state.clone()))
+        .merge(accept::router(state))
 }
 
-/// The route patterns that carry no CSRF token (see `public`).
+/// The route patterns that carry no CSRF token (see `accept`).
 pub(crate) const CSRF_EXEMPT: &[&str] = &["/api/public/forms/{slug}/responses"];

@@ -3,36 +3,30 @@
 //! non-file answers, an optional honeypot part `_hp`, and one part per file
 //! named by its field key.
 //!
-//! Files are streamed to the media store as they arrive, never held whole:
-//! each is sniffed from its first bytes and refused (422 on its field) when
-//! the field's `accept` does not admit what it really is (active content
-//! only when named exactly), then written under a generated key
-//! (`forms/<form>/<response>/<file>`) with the sanitised original name
-//! kept as data, ending in an extension of the sniffed type
-//! (`keel::storage::filename::for_type`: `x.html` of text is `x.html.txt`). A file over
-//! `KEEL_MAX_UPLOAD_BYTES`, or a body over the form's own limit (its
-//! `max_files` uploads plus 1 MiB), is 413. Whatever goes wrong, the files
-//! already written are deleted before the answer goes out.
+//! Files are streamed to the media store as they arrive, never held whole,
+//! by [`Uploads::store`], which applies the field's rules (a file its
+//! `accept` refuses is 422 on its field, one over `KEEL_MAX_UPLOAD_BYTES`
+//! is 413). A body over the form's own limit (its `max_files` uploads plus
+//! 1 MiB) is 413 too. Whatever goes wrong, the files already written are
+//! deleted before the answer goes out.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::multipart::{Field as Part, MultipartError};
 use axum::extract::{FromRequest, Multipart, Request};
 use futures_util::{stream, StreamExt};
 use keel::http::extract::parse_json;
-use keel::storage::sniff::{sniff, OCTET_STREAM, SNIFF_LEN};
-use keel::storage::{filename, ObjectKey, StorageError};
+use keel::storage::sniff::SNIFF_LEN;
 use keel::{FieldError, Problem};
 use serde_json::{Map, Value};
 
-use super::uploads::Uploads;
 use super::FormsState;
-use crate::domain::media::{accepts, multipart_limit};
+use crate::domain::media::multipart_limit;
 use crate::domain::{Field, FieldType};
-use crate::repo::files::StoredFile;
 use crate::repo::forms::StoredForm;
+use crate::submissions::Uploads;
 
 /// The longest `submission_token` or `_hp` part.
 const SHORT_PART: u64 = 4096;
@@ -181,6 +175,8 @@ async fn read_text(mut part: Part<'_>, name: &str, max: u64) -> Result<String, P
     String::from_utf8(bytes).map_err(|_| field_problem(name, "This part is not UTF-8 text."))
 }
 
+/// Reads the first bytes of a file part (enough to sniff its type), then
+/// hands it to [`Uploads::store`], which streams the rest.
 async fn store_file(
     state: &FormsState,
     form: &StoredForm,
@@ -200,50 +196,9 @@ async fn store_file(
     if head.is_empty() && declared_name.is_empty() {
         return Ok(());
     }
-    let answer = format!("answers.{}", field.key);
-    let max = field.max_files.unwrap_or(1) as usize;
-    if uploads.files.iter().filter(|f| f.field_key == field.key).count() >= max {
-        return Err(field_problem(&answer, &format!("Upload at most {max} file(s).")));
-    }
-    let kind = sniff(&head).unwrap_or(OCTET_STREAM);
-    if !accepts(field.accept.as_deref().unwrap_or_default(), kind) {
-        return Err(field_problem(
-            &answer,
-            &format!("Files of type {kind} are not accepted here."),
-        ));
-    }
-    let id = uuid::Uuid::new_v4();
-    let key =
-        ObjectKey::parse(&format!("forms/{}/{}/{id}", form.id, uploads.response_id)).ok_or_else(Problem::internal)?;
-    uploads.track(key.clone());
     let rest = stream::unfold(part, |mut part| async move {
         part.chunk().await.transpose().map(|r| (r, part))
     });
-    let body = stream::iter([Ok(Bytes::from(head))]).chain(rest);
     let limit = state.core.settings.limits.max_upload_bytes;
-    let size = state
-        .core
-        .media
-        .put_stream(&key, body, limit)
-        .await
-        .map_err(|err| match err {
-            StorageError::TooLarge { limit } => {
-                Problem::payload_too_large(format!("A file may be at most {limit} bytes.")).with_errors(vec![
-                    FieldError::new(&answer, format!("This file is larger than {limit} bytes.")),
-                ])
-            }
-            StorageError::Interrupted(_) => Problem::bad_request("The upload broke off before it was complete."),
-            other => other.into(),
-        })?;
-    uploads.files.push(StoredFile {
-        id,
-        response_id: uploads.response_id,
-        field_key: field.key.clone(),
-        storage_key: key.to_string(),
-        name: filename::for_type(&declared_name, kind),
-        size: i64::try_from(size).unwrap_or(i64::MAX),
-        content_type: kind.to_owned(),
-        created_at: chrono::Utc::now(),
-    });
-    Ok(())
+    Ok(uploads.store(form.id, field, &declared_name, head, rest, limit).await?)
 }

@@ -1,12 +1,12 @@
 //! The forms app's part of the OpenAPI document: its operations (from the
-//! handlers' `#[utoipa::path]`), its schemas and its tags. The core merges
-//! it with its own part through `App::openapi` and serves the whole at
-//! `GET /api/openapi.json`; the error responses named here
-//! (`keel::http::openapi::NotFound`, ...) and the `Problem` schema are the
-//! core's.
-//!
-//! The tests below keep `crate::openapi`'s schema-only structs in step with
-//! the JSON `view` builds.
+//! handlers' `#[utoipa::path]`), its schemas (from the body types of
+//! `bodies` and the domain's inputs, which the handlers really send and
+//! take) and its tags. The core merges it with its own part through
+//! `App::openapi` and serves the whole at `GET /api/openapi.json`; the
+//! error responses named here (`keel::http::openapi::NotFound`, ...) and
+//! the `Problem` schema are the core's.
+//! The two schemas no Rust value holds are next to their operations: a
+//! multipart submission in `accept`, a downloaded file's bytes in `files`.
 
 use utoipa::OpenApi;
 
@@ -23,7 +23,7 @@ use utoipa::OpenApi;
         super::responses::export_responses_csv,
         super::files::download_file,
         super::public::get_public_form,
-        super::public::submit_response,
+        super::accept::submit_response,
     ),
     tags(
         (name = "ui", description = "The built-in user interface."),
@@ -37,148 +37,4 @@ struct FormsApi;
 /// The app's part of the document.
 pub(crate) fn document() -> utoipa::openapi::OpenApi {
     FormsApi::openapi()
-}
-
-#[cfg(test)]
-mod tests {
-    use std::collections::BTreeSet;
-
-    use chrono::Utc;
-    use serde_json::{json, Value};
-    use utoipa::PartialSchema;
-    use uuid::Uuid;
-
-    use super::super::view;
-    use crate::domain::{Field, FieldInput, FormDefinition, FormInput};
-    use crate::openapi;
-    use crate::repo::forms::StoredForm;
-    use crate::repo::responses::StoredResponse;
-
-    /// A schema's property names and its required ones.
-    fn members<T: PartialSchema>() -> (BTreeSet<String>, BTreeSet<String>) {
-        let schema = serde_json::to_value(T::schema()).expect("a schema encodes");
-        let properties = schema["properties"].as_object().expect("an object schema");
-        let required = schema["required"].as_array().cloned().unwrap_or_default();
-        (
-            properties.keys().cloned().collect(),
-            required.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
-        )
-    }
-
-    fn keys(value: &Value) -> BTreeSet<String> {
-        value.as_object().expect("a JSON object").keys().cloned().collect()
-    }
-
-    /// Asserts that `body` has exactly the members of `T`, all required.
-    fn assert_exact<T: PartialSchema>(body: &Value, what: &str) {
-        let (properties, required) = members::<T>();
-        assert_eq!(
-            keys(body),
-            properties,
-            "{what}: the built JSON and the schema list the same members"
-        );
-        assert_eq!(
-            required, properties,
-            "{what}: every member is always sent, so all are required"
-        );
-    }
-
-    /// A form with a field of every type.
-    fn stored_form() -> StoredForm {
-        let fields: Vec<FieldInput> = serde_json::from_value(json!([
-            {"key": "name", "label": "Name", "type": "short_text", "required": true, "help": "Yours"},
-            {"key": "bio", "label": "Bio", "type": "long_text"},
-            {"key": "email", "label": "Email", "type": "email"},
-            {"key": "score", "label": "Score", "type": "number", "min": 0.5, "max": 9.5},
-            {"key": "age", "label": "Age", "type": "integer", "min": 0},
-            {"key": "agree", "label": "Agree", "type": "boolean"},
-            {"key": "day", "label": "Day", "type": "date", "min": "2026-01-01"},
-            {"key": "color", "label": "Color", "type": "choice", "options": ["red", "blue"]},
-            {"key": "tags", "label": "Tags", "type": "choices", "options": ["a", "b"]},
-            {"key": "cv", "label": "CV", "type": "file", "accept": ["application/pdf"]}
-        ]))
-        .expect("field inputs");
-        let input = FormInput {
-            title: "T".to_owned(),
-            description: String::new(),
-            fields,
-            accepting_responses: true,
-            notify_owner: false,
-            webhook_url: Some("https://hooks.example.com/x".to_owned()),
-            embed_origins: vec!["https://embed.example.com".to_owned()],
-        };
-        let definition = FormDefinition::parse(input, |u| Ok(u.to_owned())).expect("a valid definition");
-        StoredForm {
-            seq: 1,
-            id: Uuid::new_v4(),
-            owner_id: Uuid::new_v4(),
-            slug: "abcdefghij12".to_owned(),
-            definition,
-            webhook_secret: Some("secret".to_owned()),
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-            version: 1,
-        }
-    }
-
-    #[test]
-    fn the_owner_form_has_exactly_the_members_of_its_schema() {
-        assert_exact::<openapi::Form>(&view::owner_form(&stored_form()), "Form");
-    }
-
-    #[test]
-    fn the_public_form_has_exactly_the_members_of_its_schema() {
-        let mut body = serde_json::to_value(view::PublicForm::of(&stored_form())).unwrap();
-        // The handler splices the token in per request.
-        body["submission_token"] = json!("token");
-        assert_exact::<openapi::PublicForm>(&body, "PublicForm");
-    }
-
-    #[test]
-    fn a_response_has_exactly_the_members_of_its_schema() {
-        let stored = StoredResponse {
-            seq: 1,
-            id: Uuid::new_v4(),
-            answers: json!({"name": "Ada"}).as_object().cloned().unwrap_or_default(),
-            created_at: Utc::now(),
-        };
-        assert_exact::<openapi::FormResponse>(&view::response(&stored, &[]), "FormResponse");
-    }
-
-    #[test]
-    fn every_field_member_sent_is_in_the_field_schema() {
-        let (properties, required) = members::<Field>();
-        let mut seen = BTreeSet::new();
-        for field in &stored_form().definition.fields {
-            let body = serde_json::to_value(field).expect("a field encodes");
-            let sent = keys(&body);
-            assert!(sent.is_subset(&properties), "{sent:?} within {properties:?}");
-            assert!(required.is_subset(&sent), "{required:?} always sent, in {sent:?}");
-            seen.extend(sent);
-        }
-        assert_eq!(
-            seen, properties,
-            "every member the schema lists is sent by some field type"
-        );
-    }
-
-    #[test]
-    fn the_input_schemas_list_every_member_the_inputs_accept() {
-        let (field_input, _) = members::<FieldInput>();
-        let (field, _) = members::<Field>();
-        assert_eq!(
-            field_input, field,
-            "a field is sent back with the members it was created with"
-        );
-        let (form_input, required) = members::<FormInput>();
-        let (form_patch, patch_required) = members::<crate::domain::FormPatch>();
-        assert_eq!(form_input, form_patch, "PATCH takes the members of create");
-        assert_eq!(required, BTreeSet::from(["title".to_owned()]));
-        assert!(patch_required.is_empty());
-        let (form, _) = members::<openapi::Form>();
-        assert!(
-            form_input.is_subset(&form),
-            "create takes the form's members minus the server-made ones"
-        );
-    }
 }

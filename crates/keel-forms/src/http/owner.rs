@@ -12,13 +12,13 @@ use keel::accounts::CurrentUser;
 use keel::http::extract::{ApiJson, ApiPath, ApiQuery};
 use keel::Problem;
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
-use super::{view, FormsState};
+use super::bodies::{FormPage, OwnerForm};
+use super::FormsState;
 use crate::domain::{FormDefinition, FormInput, FormPatch};
-use crate::error::definition_problem;
-use crate::repo::{self, forms};
+use crate::repo::{self, forms, media, published};
+use crate::FormsError;
 
 pub(super) fn router(state: FormsState) -> Router {
     Router::new()
@@ -51,8 +51,11 @@ fn webhook_policy(state: &FormsState) -> impl Fn(&str) -> Result<String, String>
     |url| keel::outbox::validate_webhook_url(url, &state.core.settings).map(|u| u.to_string())
 }
 
-fn new_webhook_secret() -> String {
-    keel::settings::secret::generate_key()
+/// The secret of a form's webhook deliveries: the `current` one while
+/// the form keeps a webhook, a new one when it gets one, none without.
+fn webhook_secret(def: &FormDefinition, current: Option<String>) -> Option<String> {
+    def.webhook_url.as_ref()?;
+    Some(current.unwrap_or_else(keel::settings::secret::generate_key))
 }
 
 #[utoipa::path(
@@ -63,7 +66,7 @@ fn new_webhook_secret() -> String {
     params(PageQuery),
     security(("session" = [])),
     responses(
-        (status = 200, description = "A page of forms, newest first.", body = crate::openapi::FormPage),
+        (status = 200, description = "A page of forms, newest first.", body = FormPage),
         (status = 401, response = keel::http::openapi::Unauthorized),
         keel::http::openapi::SiteErrors,
     )
@@ -72,13 +75,10 @@ async fn list_forms(
     State(state): State<FormsState>,
     user: CurrentUser,
     ApiQuery(page): ApiQuery<PageQuery>,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<Json<FormPage>, Problem> {
     let (before, limit) = page.parse()?;
     let (items, next) = forms::list_for_owner(&state.core.db, user.user.id, before, limit).await?;
-    let items: Vec<_> = items.iter().map(view::owner_form).collect();
-    Ok(Json(
-        json!({ "items": items, "next_cursor": next.map(repo::encode_cursor) }),
-    ))
+    Ok(Json(FormPage::new(items, next.map(repo::encode_cursor))))
 }
 
 #[utoipa::path(
@@ -90,7 +90,7 @@ async fn list_forms(
     request_body = FormInput,
     security(("session" = [], "csrf" = [])),
     responses(
-        (status = 201, description = "The new form.", body = crate::openapi::Form),
+        (status = 201, description = "The new form.", body = OwnerForm),
         (status = 401, response = keel::http::openapi::Unauthorized),
         (status = 403, response = keel::http::openapi::Forbidden),
         keel::http::openapi::JsonBodyErrors,
@@ -102,11 +102,11 @@ async fn create_form(
     user: CurrentUser,
     ApiJson(input): ApiJson<FormInput>,
 ) -> Result<Response, Problem> {
-    let def = FormDefinition::parse(input, webhook_policy(&state)).map_err(definition_problem)?;
-    let secret = def.webhook_url.as_ref().map(|_| new_webhook_secret());
+    let def = FormDefinition::parse(input, webhook_policy(&state)).map_err(FormsError::InvalidDefinition)?;
+    let secret = webhook_secret(&def, None);
     let form = forms::insert(&state.core.db, user.user.id, &def, secret.as_deref()).await?;
     tracing::info!(form.id = %form.id, "form created");
-    Ok((StatusCode::CREATED, Json(view::owner_form(&form))).into_response())
+    Ok((StatusCode::CREATED, Json(OwnerForm::from(form))).into_response())
 }
 
 #[utoipa::path(
@@ -117,7 +117,7 @@ async fn create_form(
     params(("id" = uuid::Uuid, Path, description = "The form's id.")),
     security(("session" = [])),
     responses(
-        (status = 200, description = "The form.", body = crate::openapi::Form),
+        (status = 200, description = "The form.", body = OwnerForm),
         (status = 401, response = keel::http::openapi::Unauthorized),
         (status = 404, response = keel::http::openapi::NotFound),
         keel::http::openapi::SiteErrors,
@@ -127,29 +127,11 @@ async fn get_form(
     State(state): State<FormsState>,
     user: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<Json<OwnerForm>, Problem> {
     let form = forms::get_for_owner(&state.core.db, user.user.id, id)
         .await?
-        .ok_or_else(Problem::not_found)?;
-    Ok(Json(view::owner_form(&form)))
-}
-
-/// The stored definition as input, with the patch's members on top.
-fn merge(def: &FormDefinition, patch: FormPatch) -> Result<FormInput, Problem> {
-    let fields = match patch.fields {
-        Some(fields) => fields,
-        None => serde_json::from_value(serde_json::to_value(&def.fields).map_err(|_| Problem::internal())?)
-            .map_err(|_| Problem::internal())?,
-    };
-    Ok(FormInput {
-        title: patch.title.unwrap_or_else(|| def.title.clone()),
-        description: patch.description.unwrap_or_else(|| def.description.clone()),
-        fields,
-        accepting_responses: patch.accepting_responses.unwrap_or(def.accepting_responses),
-        notify_owner: patch.notify_owner.unwrap_or(def.notify_owner),
-        webhook_url: patch.webhook_url.unwrap_or_else(|| def.webhook_url.clone()),
-        embed_origins: patch.embed_origins.unwrap_or_else(|| def.embed_origins.clone()),
-    })
+        .ok_or(FormsError::NotFound)?;
+    Ok(Json(form.into()))
 }
 
 #[utoipa::path(
@@ -162,7 +144,7 @@ fn merge(def: &FormDefinition, patch: FormPatch) -> Result<FormInput, Problem> {
     request_body = FormPatch,
     security(("session" = [], "csrf" = [])),
     responses(
-        (status = 200, description = "The changed form.", body = crate::openapi::Form),
+        (status = 200, description = "The changed form.", body = OwnerForm),
         (status = 401, response = keel::http::openapi::Unauthorized),
         (status = 403, response = keel::http::openapi::Forbidden),
         (status = 404, response = keel::http::openapi::NotFound),
@@ -175,26 +157,20 @@ async fn update_form(
     user: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(patch): ApiJson<FormPatch>,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<Json<OwnerForm>, Problem> {
     let db = &state.core.db;
     let stored = forms::get_for_owner(db, user.user.id, id)
         .await?
-        .ok_or_else(Problem::not_found)?;
-    let def =
-        FormDefinition::parse(merge(&stored.definition, patch)?, webhook_policy(&state)).map_err(definition_problem)?;
-    let secret = match (&def.webhook_url, stored.webhook_secret) {
-        (None, _) => None,
-        (Some(_), Some(secret)) => Some(secret),
-        (Some(_), None) => Some(new_webhook_secret()),
-    };
-    let version = forms::update(db, user.user.id, id, &def, secret.as_deref())
+        .ok_or(FormsError::NotFound)?;
+    let def = FormDefinition::parse(patch.apply(&stored.definition), webhook_policy(&state))
+        .map_err(FormsError::InvalidDefinition)?;
+    let secret = webhook_secret(&def, stored.webhook_secret);
+    let form = forms::update(db, user.user.id, id, &def, secret.as_deref())
         .await?
-        .ok_or_else(Problem::not_found)?;
-    super::public::forget(&state, &stored.slug, u64::try_from(version).unwrap_or(0)).await;
-    let form = forms::get_for_owner(db, user.user.id, id)
-        .await?
-        .ok_or_else(Problem::not_found)?;
-    Ok(Json(view::owner_form(&form)))
+        .ok_or(FormsError::NotFound)?;
+    let version = u64::try_from(form.version).unwrap_or(0);
+    published::forget(&state.core.cache, &stored.slug, version).await;
+    Ok(Json(form.into()))
 }
 
 #[utoipa::path(
@@ -220,10 +196,10 @@ async fn delete_form(
 ) -> Result<StatusCode, Problem> {
     let slug = forms::delete(&state.core.db, user.user.id, id)
         .await?
-        .ok_or_else(Problem::not_found)?;
+        .ok_or(FormsError::NotFound)?;
     // A deleted form has no later version: nothing older may be cached.
-    super::public::forget(&state, &slug, u64::MAX).await;
-    super::files::delete_form_files(&state, id).await;
+    published::forget(&state.core.cache, &slug, u64::MAX).await;
+    media::delete_form_files(&state.core.media, id).await;
     tracing::info!(form.slug = %slug, "form deleted");
     Ok(StatusCode::NO_CONTENT)
 }

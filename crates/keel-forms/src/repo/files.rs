@@ -8,8 +8,10 @@ use chrono::{DateTime, Utc};
 use keel::db::{Db, DbError, Tx};
 use uuid::Uuid;
 
+use crate::domain::ResponseFile;
+
 /// A stored file's row.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredFile {
     pub id: Uuid,
     pub response_id: Uuid,
@@ -24,20 +26,18 @@ pub struct StoredFile {
     pub created_at: DateTime<Utc>,
 }
 
-type Row = (Uuid, Uuid, String, String, String, i64, String, DateTime<Utc>);
-
+/// The columns of a file (of the table as `f`), in [`StoredFile`]'s order.
 const COLUMNS: &str = "f.id, f.response_id, f.field_key, f.storage_key, f.name, f.size, f.content_type, f.created_at";
 
-fn from_row((id, response_id, field_key, storage_key, name, size, content_type, created_at): Row) -> StoredFile {
-    StoredFile {
-        id,
-        response_id,
-        field_key,
-        storage_key,
-        name,
-        size,
-        content_type,
-        created_at,
+impl From<&StoredFile> for ResponseFile {
+    fn from(file: &StoredFile) -> Self {
+        Self {
+            id: file.id,
+            field: file.field_key.clone(),
+            name: file.name.clone(),
+            size: u64::try_from(file.size).unwrap_or(0),
+            content_type: file.content_type.clone(),
+        }
     }
 }
 
@@ -75,14 +75,14 @@ pub async fn for_responses(db: &Db, response_ids: &[Uuid]) -> Result<HashMap<Uui
         "SELECT {COLUMNS} FROM form_response_files f WHERE f.response_id IN ({}) ORDER BY f.seq",
         placeholders.join(", ")
     );
-    let rows: Vec<Row> = keel::on_pool!(db, pool => {
+    let rows: Vec<StoredFile> = keel::on_pool!(db, pool => {
         let mut query = sqlx::query_as(&sql);
         for id in response_ids {
             query = query.bind(*id);
         }
         query.fetch_all(pool).await?
     });
-    for file in rows.into_iter().map(from_row) {
+    for file in rows {
         by_response.entry(file.response_id).or_default().push(file);
     }
     Ok(by_response)
@@ -101,7 +101,7 @@ pub async fn get_for_owner(
         "SELECT {COLUMNS} FROM form_response_files f JOIN forms o ON o.id = f.form_id \
          WHERE f.id = $1 AND f.response_id = $2 AND f.form_id = $3 AND o.owner_id = $4"
     );
-    let row: Option<Row> = keel::on_pool!(db, pool => {
+    let file: Option<StoredFile> = keel::on_pool!(db, pool => {
         sqlx::query_as(&sql)
             .bind(file_id)
             .bind(response_id)
@@ -110,5 +110,5 @@ pub async fn get_for_owner(
             .fetch_optional(pool)
             .await?
     });
-    Ok(row.map(from_row))
+    Ok(file)
 }

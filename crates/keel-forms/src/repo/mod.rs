@@ -1,8 +1,12 @@
-//! The only SQL of the forms app. Every owner-facing query names the owner,
-//! so another user's form is simply not found (404, never 403).
+//! Where the forms app keeps things: the only SQL, the published forms'
+//! cache entries ([`published`]) and the layout of uploaded files in the
+//! media store ([`media`]). Every owner-facing query names the owner, so
+//! another user's form is simply not found (404, never 403).
 
 pub mod files;
 pub mod forms;
+pub mod media;
+pub mod published;
 pub mod responses;
 
 /// An opaque keyset cursor: the `seq` of the last row of a page.

@@ -1,7 +1,9 @@
 //! Responses: insert (inside the caller's transaction, with its outbox
-//! rows), pages for the owner, and batches for the CSV export.
+//! rows), pages for the owner, and every response as a stream of keyset
+//! pages for the CSV export.
 
 use chrono::{DateTime, Utc};
+use futures_util::{stream, Stream};
 use keel::db::{Backend, Db, DbError, Tx};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -15,15 +17,26 @@ pub struct StoredResponse {
     pub created_at: DateTime<Utc>,
 }
 
-type Row = (i64, Uuid, String, DateTime<Utc>);
+/// The columns of a response, in [`ResponseRow`]'s order.
+const COLUMNS: &str = "seq, id, answers, created_at";
 
-fn from_row((seq, id, answers, created_at): Row) -> StoredResponse {
-    let answers = serde_json::from_str(&answers).unwrap_or_default();
-    StoredResponse {
-        seq,
-        id,
-        answers,
-        created_at,
+/// A `form_responses` row as stored: the answers are JSON text.
+#[derive(sqlx::FromRow)]
+struct ResponseRow {
+    seq: i64,
+    id: Uuid,
+    answers: String,
+    created_at: DateTime<Utc>,
+}
+
+impl From<ResponseRow> for StoredResponse {
+    fn from(row: ResponseRow) -> Self {
+        Self {
+            seq: row.seq,
+            id: row.id,
+            answers: serde_json::from_str(&row.answers).unwrap_or_default(),
+            created_at: row.created_at,
+        }
     }
 }
 
@@ -107,17 +120,17 @@ pub async fn page(
     before: Option<i64>,
     limit: i64,
 ) -> Result<(Vec<StoredResponse>, Option<i64>), DbError> {
-    let rows: Vec<Row> = keel::on_pool!(db, pool => {
-        sqlx::query_as(
-            "SELECT seq, id, answers, created_at FROM form_responses WHERE form_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
-        )
-        .bind(form_id)
-        .bind(before.unwrap_or(i64::MAX))
-        .bind(limit + 1)
-        .fetch_all(pool)
-        .await?
+    let sql =
+        format!("SELECT {COLUMNS} FROM form_responses WHERE form_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3");
+    let rows: Vec<ResponseRow> = keel::on_pool!(db, pool => {
+        sqlx::query_as(&sql)
+            .bind(form_id)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(limit + 1)
+            .fetch_all(pool)
+            .await?
     });
-    let mut items: Vec<StoredResponse> = rows.into_iter().map(from_row).collect();
+    let mut items: Vec<StoredResponse> = rows.into_iter().map(StoredResponse::from).collect();
     let next = if items.len() as i64 > limit {
         items.truncate(limit as usize);
         items.last().map(|r| r.seq)
@@ -127,17 +140,39 @@ pub async fn page(
     Ok((items, next))
 }
 
-/// The next batch of responses after `after`, oldest first (CSV export).
-pub async fn batch_after(db: &Db, form_id: Uuid, after: i64, limit: i64) -> Result<Vec<StoredResponse>, DbError> {
-    let rows: Vec<Row> = keel::on_pool!(db, pool => {
-        sqlx::query_as(
-            "SELECT seq, id, answers, created_at FROM form_responses WHERE form_id = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3",
-        )
-        .bind(form_id)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?
+/// Every response of a form, oldest first, as a stream of keyset pages of
+/// at most `page_size`: one query per page, so memory stays flat however
+/// many there are. The stream ends after the last page, or after an error.
+pub fn stream_pages(
+    db: Db,
+    form_id: Uuid,
+    page_size: i64,
+) -> impl Stream<Item = Result<Vec<StoredResponse>, DbError>> + Send + 'static {
+    // The state: the seq of the last row sent, and whether that was all.
+    stream::unfold((0_i64, false), move |(after, done)| {
+        let db = db.clone();
+        async move {
+            if done {
+                return None;
+            }
+            match page_after(&db, form_id, after, page_size).await {
+                Ok(page) if page.is_empty() => None,
+                Ok(page) => {
+                    let last = page.last().map_or(after, |r| r.seq);
+                    let finished = (page.len() as i64) < page_size;
+                    Some((Ok(page), (last, finished)))
+                }
+                Err(err) => Some((Err(err), (after, true))),
+            }
+        }
+    })
+}
+
+/// The responses after `after`, oldest first, at most `limit`.
+async fn page_after(db: &Db, form_id: Uuid, after: i64, limit: i64) -> Result<Vec<StoredResponse>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM form_responses WHERE form_id = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3");
+    let rows: Vec<ResponseRow> = keel::on_pool!(db, pool => {
+        sqlx::query_as(&sql).bind(form_id).bind(after).bind(limit).fetch_all(pool).await?
     });
-    Ok(rows.into_iter().map(from_row).collect())
+    Ok(rows.into_iter().map(StoredResponse::from).collect())
 }
