@@ -1,13 +1,10 @@
 //! `/api/auth/*` and the `CurrentUser` extractor.
 //!
-//! Login is throttled per account and per client address
-//! (`KEEL_LOGIN_RATE` failed attempts; each attempt is counted before the
-//! password is checked, and taken back when it was right), sign-up per
-//! client address (`KEEL_SIGNUP_RATE`); password hashing runs one per core
-//! at a time (503 when busy). A wrong password and an unknown
-//! email get the same answer after about the same work (an unknown email
-//! still runs one password verification). Login and signup start a new
-//! session (a new id; the old one is deleted) and a new CSRF secret.
+//! Login (the use case is in `login`) is throttled per account and per
+//! client address (`KEEL_LOGIN_RATE`), sign-up per client address
+//! (`KEEL_SIGNUP_RATE`); password hashing runs one per core at a time (503
+//! when busy). Login and signup start a new session (a new id; the old one
+//! is deleted) and a new CSRF secret.
 
 use axum::extract::{FromRequestParts, State};
 use axum::response::{IntoResponse, Response};
@@ -17,15 +14,15 @@ use http::header::SET_COOKIE;
 use http::request::Parts;
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
+use super::login::{busy, hashed, Logins};
 use super::{users, EmailAddress, User};
 use crate::core::Core;
 use crate::http::extract::ApiJson;
 use crate::http::openapi::{Forbidden, JsonBodyErrors, SiteErrors, TooManyRequests, Unauthorized};
 use crate::http::{FieldError, Problem};
 use crate::security::client_ip::ClientIp;
-use crate::security::hash_gate::{Busy, HashGate};
+use crate::security::hash_gate::Busy;
 use crate::security::sessions::{SessionRecord, COOKIE_NAME};
 use crate::security::throttle::{RetryAfter, Throttle};
 use crate::security::{cookies, csrf, passwords, Policy};
@@ -34,19 +31,16 @@ use crate::security::{cookies, csrf, passwords, Policy};
 struct AccountsState {
     core: Core,
     policy: Policy,
-    by_account: Throttle,
-    by_address: Throttle,
+    logins: Logins,
     signups: Throttle,
 }
 
 /// The account routes.
 pub fn router(core: &Core, policy: &Policy) -> Router {
-    let rate = core.settings.security.login_rate;
     let state = AccountsState {
         core: core.clone(),
         policy: policy.clone(),
-        by_account: Throttle::new(core.cache.clone(), "login-account", rate),
-        by_address: Throttle::new(core.cache.clone(), "login-address", rate),
+        logins: Logins::new(core),
         signups: Throttle::new(core.cache.clone(), "signup-address", core.settings.security.signup_rate),
     };
     Router::new()
@@ -133,14 +127,6 @@ async fn start_session(
     Ok(response)
 }
 
-/// Runs CPU- and memory-heavy password work off the async workers, one
-/// per core at a time (503 when no turn comes).
-async fn hashed<T: Send + 'static>(gate: &HashGate, work: impl FnOnce() -> T + Send + 'static) -> Result<T, Problem> {
-    gate.run(work)
-        .await
-        .map_err(|Busy| Problem::overloaded("Too many sign-ins at once; try again shortly."))
-}
-
 #[utoipa::path(
     post,
     path = "/api/auth/signup",
@@ -181,7 +167,8 @@ async fn signup(
         _ => return Err(Problem::invalid(errors)),
     };
     let hash = hashed(&state.core.hashing, move || passwords::hash_password(&body.password))
-        .await?
+        .await
+        .map_err(|Busy| busy())?
         .map_err(|_| Problem::internal())?;
     let user = users::create(&state.core.db, &email, &hash, false).await?;
     tracing::info!(user.id = %user.id, "signed up");
@@ -213,55 +200,10 @@ async fn login(
     headers: HeaderMap,
     ApiJson(body): ApiJson<Credentials>,
 ) -> Result<Response, Problem> {
-    // The account key is a hash, so the cache never holds email addresses.
-    let account = hex::encode(Sha256::digest(body.email.trim().to_lowercase().as_bytes()));
-    let address = address.to_string();
-    // Counted first, atomically, and refused before any hashing: a burst
-    // cannot slip past the limit, and an attempt over it costs nothing.
-    let by_account = state.by_account.hit(&account).await;
-    let by_address = state.by_address.hit(&address).await;
-    if let Err(retry) = by_account.and(by_address) {
-        // The access log has the 429; a warning each would let a flood
-        // write the log as fast as it sends.
-        tracing::debug!(client.address = %address, "login refused: too many failed attempts");
-        return Err(rate_limited(retry));
-    }
-
-    let found = match EmailAddress::parse(&body.email) {
-        Ok(email) => users::find_by_email(&state.core.db, &email).await?,
-        Err(_) => None,
-    };
-    let password = body.password;
-    // A hash made with older parameters is replaced while the password is
-    // known: once, on the first right login after the parameters changed.
-    let verified = hashed(&state.core.hashing, move || match found {
-        Some((user, hash)) if passwords::verify_password(&password, &hash) && user.is_active => {
-            let fresh = passwords::needs_rehash(&hash)
-                .then(|| passwords::hash_password(&password).ok())
-                .flatten();
-            Some((user, fresh))
-        }
-        Some(_) => None,
-        None => {
-            passwords::verify_dummy(&password);
-            None
-        }
-    })
-    .await?;
-    let Some((user, fresh)) = verified else {
-        tracing::warn!(client.address = %address, "failed login");
-        return Err(Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid-credentials",
-            "The email address or password is not correct.",
-        ));
-    };
-    state.by_account.reset(&account).await;
-    state.by_address.undo(&address).await;
-    if let Some(fresh) = fresh {
-        users::set_password(&state.core.db, user.id, &fresh).await?;
-        tracing::info!(user.id = %user.id, "password hash upgraded to the current parameters");
-    }
+    let user = state
+        .logins
+        .authenticate(&state.core, &body.email, body.password, address)
+        .await?;
     tracing::info!(user.id = %user.id, "logged in");
     start_session(&state, &headers, &user, StatusCode::OK).await
 }

@@ -4,6 +4,7 @@
 
 mod email;
 pub mod http;
+mod login;
 pub mod users;
 
 pub use email::EmailAddress;
