@@ -4,16 +4,23 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::cache::{self, CacheSettings};
 use super::catalog::{self as c, Catalog, Sensitivity};
+use super::database::{self, DatabaseSettings};
+use super::email::{self, EmailSettings};
 use super::error::SettingsError;
+use super::files::{self, FileSettings};
+use super::limits::{self, LimitSettings, OutboxSettings};
+use super::log::{self, LogSettings};
 use super::profile::Profile;
 use super::reader::Reader;
+use super::secret::{self, SecretSettings};
 use super::section::{Section, SectionDecl, Sections};
+use super::security::{self, SecuritySettings};
+use super::server::{self, ServerSettings};
 use super::sources::{self, LoadInput, Resolved};
 use super::value::{Raw, Source};
-use super::{cache, database, defaults, email, files, limits, log, parse, secret, security, server};
-use super::{CacheSettings, DatabaseSettings, EmailSettings, FileSettings, LimitSettings, LogSettings};
-use super::{OutboxSettings, SecretSettings, SecuritySettings, ServerSettings};
+use super::{defaults, parse};
 
 /// One line of `settings show`: a setting's effective value, as it may be
 /// shown, and where it came from.
