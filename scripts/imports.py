@@ -22,6 +22,7 @@ CRATES = {
     "keel": "crates/keel/src",
     "keel_forms": "crates/keel-forms/src",
     "keel_cli": "crates/keel-cli/src",
+    "keel (the binary)": "crates/keel-cli/src/main.rs",
     "keel_testkit": "crates/keel-testkit/src",
 }
 # Each crate's floors, bottom first: a module may import its own floor and
@@ -95,10 +96,13 @@ def expand(tree):
 class Crate:
     def __init__(self, name, src):
         self.name = name
-        self.src = os.path.join(ROOT, src)
         self.files = {}  # module path tuple -> stripped text
-        root = "lib.rs" if os.path.exists(os.path.join(self.src, "lib.rs")) else "main.rs"
-        self.load((), os.path.join(self.src, root))
+        path = os.path.join(ROOT, src)
+        if path.endswith(".rs"):
+            self.load((), path)
+        else:
+            root = "lib.rs" if os.path.exists(os.path.join(path, "lib.rs")) else "main.rs"
+            self.load((), os.path.join(path, root))
 
     def load(self, path, file):
         text = strip(open(file, encoding="utf-8").read())
