@@ -1,6 +1,6 @@
 //! Security: the Django deployment checklist as layers and services.
 //!
-//! Layers (in request order, see `http::stack`): [`hosts`] (400 on a bad
+//! Layers (in request order, see `launch::stack`): [`hosts`] (400 on a bad
 //! Host), [`https`] (301 to https), [`cors`], [`csrf`]; [`headers`] wraps
 //! them all. Services: [`signing`] with key rotation, [`sessions`] in the
 //! database with the cache in front, [`passwords`], [`throttle`] for rate

@@ -8,7 +8,7 @@
 //! 3. in-flight requests finish; idle keep-alive connections are closed;
 //! 4. after `drain_timeout` whatever is still running is abandoned.
 //!
-//! Each connection is served by `http::connection` (its clocks: header
+//! Each connection is served by `server::connection` (its clocks: header
 //! read and keep-alive timeouts). At most `KEEL_MAX_CONNECTIONS` are open at
 //! once; one more is answered 503 at once and closed, never queued.
 
@@ -53,7 +53,7 @@ pub async fn serve(
     let max_connections = settings.max_connections();
     let permits = Arc::new(Semaphore::new(max_connections));
     let mut http = hyper::server::conn::http1::Builder::new();
-    // No hyper timer: the connection clocks are ours (`http::connection`).
+    // No hyper timer: the connection clocks are ours (`server::connection`).
     // With one, hyper's own 30 s header timeout would also cut idle
     // keep-alive connections, below `KEEL_KEEPALIVE_TIMEOUT`.
     http.max_header_size(settings.max_header_bytes)
