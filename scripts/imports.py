@@ -37,6 +37,7 @@ FLOORS = {
         ["core"],
         ["accounts", "outbox", "ops", "server", "app"],
         ["launch"],
+        ["deploy"],
     ],
     "keel_forms": [
         ["error", "domain", "csv"],

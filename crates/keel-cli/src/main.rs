@@ -45,6 +45,9 @@ enum Command {
     Sendtestemail(commands::sendtestemail::Args),
     /// Copy the static files into KEEL_STATIC_ROOT with hashed names, a manifest and .gz/.br siblings.
     Collectstatic(commands::collectstatic::Args),
+    /// Production files for this site: nginx, systemd, compose, Kubernetes.
+    #[command(subcommand)]
+    Deploy(commands::deploy::Command),
     /// Inspect settings.
     #[command(subcommand)]
     Settings(commands::settings::Command),
@@ -72,6 +75,9 @@ fn main() -> ExitCode {
     if let Command::Settings(command) = &cli.command {
         return commands::settings::run(command, &settings);
     }
+    if let Command::Deploy(command) = &cli.command {
+        return commands::deploy::run(command, &settings);
+    }
     let _log_guard = match keel::telemetry::init(&settings.log) {
         Ok(guard) => guard,
         Err(err) => {
@@ -96,7 +102,9 @@ fn main() -> ExitCode {
             Command::Clearsessions => commands::users::clear_sessions(settings).await,
             Command::Sendtestemail(args) => commands::sendtestemail::run(args, settings).await,
             Command::Collectstatic(args) => commands::collectstatic::run(args, &settings),
-            Command::Settings(_) | Command::Secret(_) => unreachable!("handled before the runtime starts"),
+            Command::Settings(_) | Command::Secret(_) | Command::Deploy(_) => {
+                unreachable!("handled before the runtime starts")
+            }
         }
     });
     match result {

@@ -45,6 +45,10 @@ impl App for FormsApp {
         Router::new().route("/", get(home)).merge(http::router(core))
     }
 
+    fn largest_body(&self, settings: &keel::Settings) -> u64 {
+        http::largest_body(&settings.limits)
+    }
+
     fn csrf_exempt(&self) -> &'static [&'static str] {
         http::CSRF_EXEMPT
     }

@@ -10,7 +10,7 @@ use axum::Router;
 use crate::checks::{Check, Finding};
 use crate::core::Core;
 use crate::db::Migration;
-use crate::settings::SectionDecl;
+use crate::settings::{SectionDecl, Settings};
 
 pub trait App: Send + Sync + 'static {
     /// A short lowercase name, used in logs and check output.
@@ -23,6 +23,13 @@ pub trait App: Send + Sync + 'static {
     /// from other apps'.
     fn migrations(&self) -> &'static [Migration] {
         &[]
+    }
+
+    /// The largest request body any of this app's routes accepts (a
+    /// multipart upload route's limit, say), so a proxy in front can be
+    /// told (`deploy render` writes nginx's `client_max_body_size`).
+    fn largest_body(&self, _settings: &Settings) -> u64 {
+        0
     }
 
     /// Unsafe routes this app protects by other means than the CSRF token

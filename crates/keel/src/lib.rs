@@ -16,6 +16,7 @@
 //! - [`accounts`] — users, sign-up, login, the current user
 //! - [`ops`] — `/healthz` and `/readyz`
 //! - [`server`] — the accept loop, connection clocks and the drain
+//! - [`deploy`] — `keel deploy render`: nginx, systemd, compose, Kubernetes from the settings
 //! - [`launch`] — the composition root: the stack, the API document, the
 //!   check run, the [`Site`] a binary serves
 //!
@@ -45,6 +46,7 @@ pub mod cache;
 pub mod checks;
 pub mod core;
 pub mod db;
+pub mod deploy;
 pub mod http;
 pub mod launch;
 pub mod ops;

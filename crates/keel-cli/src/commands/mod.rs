@@ -2,6 +2,7 @@
 
 pub(crate) mod check;
 pub(crate) mod collectstatic;
+pub(crate) mod deploy;
 pub(crate) mod migrate;
 pub(crate) mod secret;
 pub(crate) mod sendtestemail;

@@ -43,3 +43,9 @@ pub(crate) fn router(core: &Core) -> Router {
 
 /// The route patterns that carry no CSRF token (see `accept`).
 pub(crate) const CSRF_EXEMPT: &[&str] = &["/api/public/forms/{slug}/responses"];
+
+/// The largest body a route of the app accepts: a submission with every
+/// file it may carry.
+pub(crate) fn largest_body(limits: &keel::settings::LimitSettings) -> u64 {
+    multipart::route_limit(limits) as u64
+}

@@ -52,6 +52,8 @@ pub struct Settings {
     pub server: ServerSettings,
     /// `KEEL_*` variables that are set but are not settings (likely typos).
     pub unknown_variables: Vec<String>,
+    /// The working folder relative paths were resolved against.
+    pub cwd: PathBuf,
     shown: Vec<ShownSetting>,
     catalog: Arc<Catalog>,
     sections: Sections,
@@ -197,6 +199,7 @@ fn build(
         server: server::read(&r)?,
         sections: Sections::read(decls, &r)?,
         unknown_variables: resolved.unknown,
+        cwd: cwd.to_owned(),
         shown,
         catalog: Arc::new(catalog),
     })
