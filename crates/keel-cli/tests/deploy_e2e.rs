@@ -5,7 +5,8 @@
 //! used, static files from nginx only, media through X-Accel-Redirect,
 //! sessions and form state shared between instances.
 
-#[allow(dead_code, unreachable_pub)]
+#[path = "deploy_e2e/load.rs"]
+mod load;
 mod media;
 #[path = "deploy_e2e/topology.rs"]
 mod topology;
@@ -236,4 +237,62 @@ async fn session_cookies(t: &Topology) -> String {
         .cookies(&url)
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_request_fails_through_a_kill_and_a_rolling_restart() {
+    if !ready().await {
+        return;
+    }
+    let mut t = Topology::start(&[("KEEL_SUBMISSION_RATE", "1000000/1m")]).await;
+    let signup = send_json(
+        &t,
+        reqwest::Method::POST,
+        "/api/auth/signup",
+        &json!({"email": "owner@example.com", "password": keel_testkit::GOOD_PASSWORD}),
+    )
+    .await;
+    assert_eq!(signup.status(), 201);
+    let definition = json!({"title": "Load", "fields": [{"key": "n", "label": "N", "type": "integer"}]});
+    let form: Value = send_json(&t, reqwest::Method::POST, "/api/forms", &definition)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let slug = form["slug"].as_str().unwrap().to_owned();
+    let public: Value = t
+        .client
+        .get(t.url(&format!("/api/public/forms/{slug}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = public["submission_token"].as_str().unwrap().to_owned();
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+
+    // kill -9 of one instance: no GET fails; every 201 is stored, once.
+    let run = load::Load::start(&t, &slug, &token, next.clone());
+    load::pause(500).await;
+    t.kill(0);
+    load::pause(1000).await;
+    let counts = run.finish().await;
+    let (_, failed_gets, _, created) = load::report("kill -9", &counts, &load::stored(&t).await);
+    assert_eq!(failed_gets, 0, "{:?}", counts.failures.lock().unwrap());
+    assert!(created > 0);
+    t.start_instance(0).await;
+
+    // A rolling restart: not one request of any method fails.
+    let run = load::Load::start(&t, &slug, &token, next);
+    load::pause(300).await;
+    for i in 0..2 {
+        t.stop(i).await;
+        t.start_instance(i).await;
+        load::pause(300).await;
+    }
+    let counts = run.finish().await;
+    let (_, failed_gets, failed_posts, _) = load::report("rolling restart", &counts, &load::stored(&t).await);
+    let failures = counts.failures.lock().unwrap().clone();
+    assert_eq!((failed_gets, failed_posts), (0, 0), "{failures:?}");
 }
