@@ -12,6 +12,7 @@
 //! read and keep-alive timeouts). At most `KEEL_MAX_CONNECTIONS` are open at
 //! once; one more is answered 503 at once and closed, never queued.
 
+mod activity;
 mod connection;
 
 use std::future::Future;
@@ -26,7 +27,8 @@ use tokio::task::JoinSet;
 
 use crate::core::Lifecycle;
 use crate::settings::ServerSettings;
-use connection::{serve_connection, Clocks};
+use activity::Clocks;
+use connection::serve_connection;
 
 /// How a drain ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
