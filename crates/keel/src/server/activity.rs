@@ -8,7 +8,7 @@
 //! never has to wait for a write.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -23,6 +23,9 @@ use tokio::time::Instant;
 pub(super) struct Clocks {
     pub(super) header_read: Duration,
     pub(super) keepalive: Duration,
+    /// How long a connection idle when the drain begins is kept open for
+    /// one more request (chosen in `server`).
+    pub(super) drain_grace: Duration,
 }
 
 /// What the socket and the service tell the connection's task.
@@ -39,6 +42,9 @@ pub(super) struct Activity {
     head_started: AtomicU64,
     /// Milliseconds after `start` when the last response was sent.
     idle_since: AtomicU64,
+    /// The server is draining: every response from now on closes the
+    /// connection.
+    draining: AtomicBool,
     /// Wakes the task when a head starts or a handler ends (its deadline
     /// changed: nearer, or back from none).
     pub(super) changed: Notify,
@@ -53,6 +59,7 @@ impl Activity {
             last_write: AtomicU64::new(0),
             head_started: AtomicU64::new(0),
             idle_since: AtomicU64::new(0),
+            draining: AtomicBool::new(false),
             changed: Notify::new(),
         }
     }
@@ -83,6 +90,24 @@ impl Activity {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
         // The connection's clock starts again: wake its task to re-read it.
         self.changed.notify_one();
+    }
+
+    pub(super) fn begin_drain(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+    }
+
+    pub(super) fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    /// No request in its handler and none being read.
+    pub(super) fn is_quiet(&self) -> bool {
+        self.in_flight.load(Ordering::Relaxed) == 0 && self.head_started.load(Ordering::Relaxed) == 0
+    }
+
+    /// Whether any response was made on this connection.
+    pub(super) fn has_served(&self) -> bool {
+        self.served.load(Ordering::Relaxed) > 0
     }
 
     /// When the connection must be closed unless something happens first;
