@@ -1,12 +1,15 @@
 //! Resilience under abuse and outages, over HTTP on the real server: slow
-//! and abusive clients, connection and request caps, bounded password
-//! hashing and race-free login throttles, and Redis, PostgreSQL and SQLite
-//! going away and coming back.
+//! and abusive clients, connection and request caps, a drain that loses no
+//! request sent on a pooled connection, bounded password hashing and
+//! race-free login throttles, and Redis, PostgreSQL and SQLite going away
+//! and coming back.
 
 #[path = "resilience/connections.rs"]
 mod connections;
 #[path = "resilience/downloads.rs"]
 mod downloads;
+#[path = "resilience/draining.rs"]
+mod draining;
 #[path = "resilience/logins.rs"]
 mod logins;
 #[path = "media/mod.rs"]

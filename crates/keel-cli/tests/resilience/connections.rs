@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 
 /// Reads until the server closes the connection (or `limit` passes);
 /// returns what was read and how long the server took to close.
-async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (String, Option<Duration>) {
+pub(crate) async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (String, Option<Duration>) {
     let start = Instant::now();
     let mut seen = Vec::new();
     let mut buf = [0u8; 4096];

@@ -1,5 +1,6 @@
 //! One client connection: hyper's HTTP/1.1 on a socket, watched so that a
-//! slow or idle client cannot hold it forever.
+//! slow or idle client cannot hold it forever, and closed without losing a
+//! request when the server drains.
 //!
 //! A connection is in one of three states, and each has its own clock:
 //!
@@ -14,172 +15,51 @@
 //! keep-alive connection (it restarts for every head), so the clocks live
 //! here: the socket wrapper notes the first byte of a head and every
 //! write, the service wrapper notes when a handler starts and when its
-//! response head is ready, and the connection's task sleeps until the
-//! nearest deadline. A response body that keeps moving (a large download,
-//! a CSV export) keeps the connection; one that a client stopped reading
-//! for the keep-alive timeout does not.
+//! response head is ready (`server::activity`), and the connection's task
+//! sleeps until the nearest deadline. A response body that keeps moving (a
+//! large download, a CSV export) keeps the connection; one that a client
+//! stopped reading for the keep-alive timeout does not.
+//!
+//! ## When the server drains
+//!
+//! A proxy that pools keep-alive connections (nginx's `upstream { keepalive
+//! N; }`) may pick an idle one and write a request on it at the very moment
+//! the drain begins. Closing idle connections at once, as hyper's
+//! `graceful_shutdown` does, would cut that request: the proxy answers 502
+//! and, for a POST, must not retry. So, from the moment the drain begins:
+//!
+//! - every response made on the connection carries `Connection: close`
+//!   (the service adds it; hyper then closes the connection once the
+//!   response is written), also for requests already in flight, so the
+//!   proxy never puts a leaving connection back into its pool;
+//! - a connection that is idle is kept open for the drain grace
+//!   ([`Clocks::drain_grace`], chosen in `server`); a request that arrives
+//!   in it is answered normally, with `Connection: close`;
+//! - when the grace ends, a connection still quiet (nothing in flight,
+//!   nothing being read) is closed: at once if it never served anything,
+//!   else by hyper's graceful shutdown, which also lets a response body
+//!   still being written finish first. One with a request arriving or
+//!   running is left to close after its response.
+//!
+//! Its usual clocks keep running throughout, and the server's drain
+//! timeout bounds the whole.
 
 use std::net::SocketAddr;
-use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::Router;
+use http::header::{HeaderValue, CONNECTION};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-/// The clocks of a connection (from [`ServerSettings`](crate::settings::ServerSettings)).
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Clocks {
-    pub(super) header_read: Duration,
-    pub(super) keepalive: Duration,
-}
-
-/// What the socket and the service tell the connection's task.
-struct Activity {
-    start: Instant,
-    /// Requests in their handler.
-    in_flight: AtomicU32,
-    /// Responses made on this connection.
-    served: AtomicU64,
-    /// Milliseconds after `start` of the last write to the socket.
-    last_write: AtomicU64,
-    /// Milliseconds after `start` (plus one) of the first byte of the head
-    /// being read; 0 while none is.
-    head_started: AtomicU64,
-    /// Milliseconds after `start` when the last response was sent.
-    idle_since: AtomicU64,
-    /// Wakes the task when a head starts or a handler ends (its deadline
-    /// changed: nearer, or back from none).
-    changed: Notify,
-}
-
-impl Activity {
-    fn new() -> Self {
-        Self {
-            start: Instant::now(),
-            in_flight: AtomicU32::new(0),
-            served: AtomicU64::new(0),
-            last_write: AtomicU64::new(0),
-            head_started: AtomicU64::new(0),
-            idle_since: AtomicU64::new(0),
-            changed: Notify::new(),
-        }
-    }
-
-    fn now_ms(&self) -> u64 {
-        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
-
-    fn bytes_read(&self) {
-        if self.in_flight.load(Ordering::Relaxed) == 0 && self.head_started.load(Ordering::Relaxed) == 0 {
-            self.head_started.store(self.now_ms() + 1, Ordering::Relaxed);
-            self.changed.notify_one();
-        }
-    }
-
-    fn request_started(&self) {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
-        self.head_started.store(0, Ordering::Relaxed);
-    }
-
-    fn wrote(&self) {
-        self.last_write.store(self.now_ms(), Ordering::Relaxed);
-    }
-
-    fn response_ready(&self) {
-        self.idle_since.store(self.now_ms(), Ordering::Relaxed);
-        self.served.fetch_add(1, Ordering::Relaxed);
-        self.in_flight.fetch_sub(1, Ordering::Relaxed);
-        // The connection's clock starts again: wake its task to re-read it.
-        self.changed.notify_one();
-    }
-
-    /// When the connection must be closed unless something happens first;
-    /// `None` while a request is in flight.
-    fn deadline(&self, clocks: Clocks) -> Option<Instant> {
-        if self.in_flight.load(Ordering::Relaxed) > 0 {
-            return None;
-        }
-        let head = self.head_started.load(Ordering::Relaxed);
-        let after_ms = if head > 0 {
-            head - 1 + as_ms(clocks.header_read)
-        } else if self.served.load(Ordering::Relaxed) == 0 {
-            as_ms(clocks.header_read)
-        } else {
-            let last = self
-                .idle_since
-                .load(Ordering::Relaxed)
-                .max(self.last_write.load(Ordering::Relaxed));
-            last + as_ms(clocks.keepalive)
-        };
-        Some(self.start + Duration::from_millis(after_ms))
-    }
-}
-
-fn as_ms(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX / 4)
-}
-
-/// The socket, noting when the first byte of a request head arrives.
-struct WatchedSocket {
-    tcp: TcpStream,
-    activity: Arc<Activity>,
-}
-
-impl AsyncRead for WatchedSocket {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let result = Pin::new(&mut self.tcp).poll_read(cx, buf);
-        if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.activity.bytes_read();
-        }
-        result
-    }
-}
-
-impl AsyncWrite for WatchedSocket {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        let result = Pin::new(&mut self.tcp).poll_write(cx, buf);
-        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.wrote();
-        }
-        result
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        let result = Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs);
-        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.wrote();
-        }
-        result
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.tcp.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.tcp).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.tcp).poll_shutdown(cx)
-    }
-}
+use super::activity::{Activity, Clocks, WatchedSocket};
 
 /// Notes the end of a handler: its response head is ready, or the
 /// request was dropped (the client went away).
@@ -192,7 +72,7 @@ impl Drop for HandlerGuard {
 }
 
 /// Serves one accepted connection until it ends, its clock runs out, or
-/// `stop` turns true (then in-flight requests finish and it closes).
+/// `stop` turns true (then it drains as the module doc describes).
 pub(super) async fn serve_connection(
     http: Arc<hyper::server::conn::http1::Builder>,
     tcp: TcpStream,
@@ -213,30 +93,56 @@ pub(super) async fn serve_connection(
         let guard = HandlerGuard(service_activity.clone());
         let router = router.clone();
         async move {
-            let response = router.oneshot(request.map(Body::new)).await;
+            let mut response = router.oneshot(request.map(Body::new)).await;
+            if let Ok(response) = &mut response {
+                // Read when the response is ready, not when the request
+                // came: a request in flight when the drain began says so too.
+                if guard.0.is_draining() {
+                    response
+                        .headers_mut()
+                        .insert(CONNECTION, HeaderValue::from_static("close"));
+                }
+            }
             drop(guard);
             response
         }
     });
     let mut conn = pin!(http.serve_connection(TokioIo::new(socket), service));
-    let mut stopping = *stop.borrow();
-    if stopping {
-        conn.as_mut().graceful_shutdown();
+    let mut stopping = false;
+    // When the drain grace ends; `None` before the drain and after it ends.
+    let mut grace_end = None;
+    if *stop.borrow() {
+        stopping = true;
+        activity.begin_drain();
+        grace_end = Some(Instant::now() + clocks.drain_grace);
     }
     loop {
         let deadline = activity.deadline(clocks);
         tokio::select! {
+            // The connection first: bytes already on the socket are read
+            // (and noted) before the grace's end looks at what arrived.
+            biased;
             _ = conn.as_mut() => return,
             () = sleep_until(deadline) => {
                 if activity.deadline(clocks).is_some_and(|d| d <= Instant::now()) {
                     return; // dropping the connection closes the socket
                 }
             }
+            () = sleep_until(grace_end) => {
+                grace_end = None;
+                if activity.is_quiet() {
+                    if !activity.has_served() {
+                        return;
+                    }
+                    conn.as_mut().graceful_shutdown();
+                }
+            }
             () = activity.changed.notified() => {}
             changed = stop.changed(), if !stopping => {
                 stopping = true;
                 if changed.is_ok() {
-                    conn.as_mut().graceful_shutdown();
+                    activity.begin_drain();
+                    grace_end = Some(Instant::now() + clocks.drain_grace);
                 }
             }
         }

@@ -5,13 +5,37 @@
 //!
 //! 1. the shutdown signal fires: `/readyz` turns 503 at once;
 //! 2. the listener is closed, so new connections are refused;
-//! 3. in-flight requests finish; idle keep-alive connections are closed;
+//! 3. in-flight requests finish, and every response from now on carries
+//!    `Connection: close`; an idle keep-alive connection is kept open for
+//!    the drain grace, answers the one request that may still arrive on it
+//!    (with `Connection: close`), and is closed when the grace ends;
 //! 4. after `drain_timeout` whatever is still running is abandoned.
 //!
+//! Why idle connections are not closed at once: a proxy's pooled
+//! connection may already carry a request we have not read yet, and
+//! closing under it turns that request into a 502 the proxy may not retry
+//! (`server::connection` has the details).
+//!
+//! The drain grace is [`DRAIN_GRACE`] (2 s), or half of
+//! `KEEL_SHUTDOWN_TIMEOUT` when that is shorter. A fixed bound rather than
+//! `KEEL_KEEPALIVE_TIMEOUT` (75 s) or the whole drain timeout (30 s):
+//! every idle pooled connection would hold every rolling restart that long
+//! and end it as `TimedOut`. Two seconds is long enough for a busy proxy
+//! to use each connection of its pool once more, and so retire it cleanly
+//! on its `Connection: close`; a quiet pool is rarely written to, so the
+//! close at the end of the grace rarely meets a request (that race cannot
+//! be removed on our side, only made rare). Half of the drain timeout
+//! leaves a request that arrives at the end of the grace the other half to
+//! finish in, and a zero drain timeout closes idle connections at once, as
+//! before. A connection's own keep-alive clock still applies: one whose
+//! `KEEL_KEEPALIVE_TIMEOUT` ends within the grace is closed then.
+//!
 //! Each connection is served by `server::connection` (its clocks: header
-//! read and keep-alive timeouts). At most `KEEL_MAX_CONNECTIONS` are open at
-//! once; one more is answered 503 at once and closed, never queued.
+//! read and keep-alive timeouts, and the drain grace). At most
+//! `KEEL_MAX_CONNECTIONS` are open at once; one more is answered 503 at
+//! once and closed, never queued.
 
+mod activity;
 mod connection;
 
 use std::future::Future;
@@ -26,7 +50,8 @@ use tokio::task::JoinSet;
 
 use crate::core::Lifecycle;
 use crate::settings::ServerSettings;
-use connection::{serve_connection, Clocks};
+use activity::Clocks;
+use connection::serve_connection;
 
 /// How a drain ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +66,10 @@ pub enum Drained {
 /// closed: a complete answer, written without waiting.
 const OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\n\
 content-type: text/plain\r\ncontent-length: 20\r\nconnection: close\r\n\r\nServer is too busy.\n";
+
+/// The longest an idle connection is kept open once the drain begins (see
+/// the module doc for the choice).
+pub const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
 /// Serves `router` on `listener` until `shutdown` completes, then drains.
 pub async fn serve(
@@ -62,6 +91,7 @@ pub async fn serve(
     let clocks = Clocks {
         header_read: settings.header_read_timeout,
         keepalive: settings.keepalive_timeout,
+        drain_grace: DRAIN_GRACE.min(settings.shutdown_timeout / 2),
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -96,6 +126,7 @@ pub async fn serve(
     let drain_timeout = settings.shutdown_timeout;
     tracing::info!(
         drain_timeout_s = drain_timeout.as_secs(),
+        drain_grace_ms = u64::try_from(clocks.drain_grace.as_millis()).unwrap_or(u64::MAX),
         "shutting down: refusing new connections, draining"
     );
     let _ = stop_tx.send(true);
