@@ -279,7 +279,13 @@ async fn no_request_fails_through_a_kill_and_a_rolling_restart() {
     load::pause(1000).await;
     let counts = run.finish().await;
     let (_, failed_gets, _, created) = load::report("kill -9", &counts, &load::stored(&t).await);
-    assert_eq!(failed_gets, 0, "{:?}", counts.failures.lock().unwrap());
+    assert_eq!(
+        failed_gets,
+        0,
+        "{:?}\n{}",
+        counts.failures.lock().unwrap(),
+        t.nginx_errors()
+    );
     assert!(created > 0);
     t.start_instance(0).await;
 
@@ -294,5 +300,9 @@ async fn no_request_fails_through_a_kill_and_a_rolling_restart() {
     let counts = run.finish().await;
     let (_, failed_gets, failed_posts, _) = load::report("rolling restart", &counts, &load::stored(&t).await);
     let failures = counts.failures.lock().unwrap().clone();
-    assert_eq!((failed_gets, failed_posts), (0, 0), "{failures:?}");
+    if failed_gets + failed_posts > 0 {
+        println!("first failures: {:?}", &failures[..failures.len().min(3)]);
+        println!("nginx said:\n{}", t.nginx_errors());
+    }
+    assert_eq!((failed_gets, failed_posts), (0, 0));
 }

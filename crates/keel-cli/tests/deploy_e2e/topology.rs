@@ -228,6 +228,14 @@ impl Topology {
         }
     }
 
+    /// The last lines of nginx's error log.
+    pub(crate) fn nginx_errors(&self) -> String {
+        let log = std::fs::read_to_string(self.path("nginx-error.log")).unwrap_or_default();
+        // A refused connection is retried on the other instance: not news.
+        let lines: Vec<&str> = log.lines().filter(|l| !l.contains("111: Connection refused")).collect();
+        lines[lines.len().saturating_sub(12)..].join("\n")
+    }
+
     /// `https://localhost:PORT{path}`, through nginx.
     pub(crate) fn url(&self, path: &str) -> String {
         format!("https://localhost:{}{path}", self.https)

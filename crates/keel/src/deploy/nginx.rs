@@ -50,22 +50,28 @@ pub(super) fn site(plan: &Plan, upstreams: &Upstreams) -> String {
 
 # The instances. `keepalive` pools connections to them; nginx closes an
 # idle pooled connection after `keepalive_timeout`, shorter than Keel's
-# KEEL_KEEPALIVE_TIMEOUT ({keepalive}), so Keel never closes one under a
-# request nginx is sending.
+# KEEL_KEEPALIVE_TIMEOUT ({keepalive}) and than the grace a draining
+# instance gives idle connections ({grace}), so it is always nginx, never
+# Keel, that closes an idle one: Keel never closes a connection under a
+# request nginx is sending. `max_fails=0`: an instance is never taken out
+# for a failure, so a rolling restart cannot leave nginx believing both are
+# down; a refused connection moves the request to the next instance at once.
 upstream keel {{
 ",
         url = plan.public_url,
         keepalive = secs(plan.keepalive),
+        grace = secs(crate::server::DRAIN_GRACE),
     );
     match upstreams {
         Upstreams::Loopback => plan.ports.iter().for_each(|port| {
-            let _ = writeln!(out, "    server 127.0.0.1:{port} max_fails=1 fail_timeout=2s;");
+            let _ = writeln!(out, "    server 127.0.0.1:{port} max_fails=0;");
         }),
         Upstreams::Named(names, port) => names.iter().for_each(|name| {
-            let _ = writeln!(out, "    server {name}:{port} max_fails=1 fail_timeout=2s;");
+            let _ = writeln!(out, "    server {name}:{port} max_fails=0;");
         }),
     }
-    let pool_timeout = plan.keepalive.as_secs().saturating_sub(15).clamp(1, 60);
+    // Half the drain grace, at least a second.
+    let pool_timeout = (crate::server::DRAIN_GRACE.as_secs() / 2).max(1);
     let _ = write!(
         out,
         "    keepalive 32;
