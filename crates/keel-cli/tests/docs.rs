@@ -1,5 +1,6 @@
 //! The docs stay in step with the code: the README's settings reference is
-//! the catalog's, and CI runs the README's test command.
+//! the catalog's, the live probes are all listed, and CI runs the README's
+//! test command.
 
 use std::path::PathBuf;
 
@@ -46,4 +47,14 @@ fn ci_runs_the_readme_test_command() {
         ".ci/run must run the README's test command {command:?}"
     );
     assert!(ci.contains("KEEL_TEST_REQUIRE_SERVICES=1"));
+}
+
+#[test]
+fn readme_lists_every_live_probe_with_its_level() {
+    let readme = std::fs::read_to_string(repo_file("README.md")).unwrap();
+    let live = keel::checks::registry::ALL.iter().filter(|c| c.is_live());
+    for check in live {
+        let row = format!("| `{}` | {} |", check.id, check.level.as_str());
+        assert!(readme.contains(&row), "README's live probes list {}: {row}", check.id);
+    }
 }

@@ -221,6 +221,40 @@ impl PrivatePostgres {
         );
     }
 
+    /// From now on a connection needs `password` (scram-sha-256 in
+    /// `pg_hba.conf`, then a reload): a URL without it, or with another,
+    /// is refused, as a production server refuses a wrong password.
+    pub async fn require_password(&self, password: &str) {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&self.url())
+            .await
+            .expect("the private cluster answers");
+        sqlx::query(&format!(
+            "ALTER USER postgres PASSWORD '{}'",
+            password.replace('\'', "''")
+        ))
+        .execute(&mut conn)
+        .await
+        .expect("the password is set");
+        let _ = conn.close().await;
+        std::fs::write(
+            self.data().join("pg_hba.conf"),
+            "host all all 127.0.0.1/32 scram-sha-256\n",
+        )
+        .expect("pg_hba.conf is written");
+        let data = self.data().display().to_string();
+        assert!(self.run(&pg_bin("pg_ctl"), &["-D", &data, "reload"]), "pg_ctl reload");
+        // The reload is a signal: wait until the server has read the file.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while sqlx::PgConnection::connect(&self.url()).await.is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "the cluster still lets in a user without a password"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// `pg_ctl stop -m fast`: sessions are terminated (57P01), then
     /// connections are refused.
     pub fn stop(&self) {

@@ -3,7 +3,9 @@
 //! client as production (`KEEL_EMAIL_URL=smtp://127.0.0.1:<port>?tls=none`).
 //!
 //! It speaks just enough SMTP for a client: EHLO/HELO, MAIL FROM, RCPT TO,
-//! DATA (with dot-unstuffing), RSET, NOOP and QUIT. No TLS, no AUTH.
+//! DATA (with dot-unstuffing), RSET, NOOP and QUIT. No TLS. AUTH PLAIN
+//! only when started with [`SmtpSink::start_with_login`], which then
+//! checks the user and password (535 for wrong ones).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -57,8 +59,21 @@ pub struct SmtpSink {
     task: JoinHandle<()>,
 }
 
+/// The user and password a sink with a login accepts.
+type Login = Option<Arc<(String, String)>>;
+
 impl SmtpSink {
     pub async fn start() -> Self {
+        Self::listen(None).await
+    }
+
+    /// A sink that offers AUTH PLAIN and accepts only `user` and
+    /// `password`.
+    pub async fn start_with_login(user: &str, password: &str) -> Self {
+        Self::listen(Some(Arc::new((user.to_owned(), password.to_owned())))).await
+    }
+
+    async fn listen(login: Login) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a loopback port for SMTP");
@@ -67,7 +82,7 @@ impl SmtpSink {
         let recorded = messages.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(session(stream, recorded.clone()));
+                tokio::spawn(session(stream, recorded.clone(), login.clone()));
             }
         });
         Self { addr, messages, task }
@@ -108,7 +123,7 @@ impl Drop for SmtpSink {
 }
 
 /// One client connection, until QUIT or the client goes away.
-async fn session(stream: TcpStream, messages: Arc<Mutex<Vec<SmtpMessage>>>) -> std::io::Result<()> {
+async fn session(stream: TcpStream, messages: Arc<Mutex<Vec<SmtpMessage>>>, login: Login) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     write.write_all(b"220 keel-testkit ESMTP sink\r\n").await?;
@@ -130,7 +145,15 @@ async fn session(stream: TcpStream, messages: Arc<Mutex<Vec<SmtpMessage>>>) -> s
             .unwrap_or_default()
             .to_ascii_uppercase();
         let reply: &[u8] = match verb.as_str() {
+            "EHLO" if login.is_some() => b"250-keel-testkit\r\n250-8BITMIME\r\n250-AUTH PLAIN\r\n250 SMTPUTF8\r\n",
             "EHLO" => b"250-keel-testkit\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n",
+            "AUTH" => match &login {
+                Some(login) if plain_login(&command).is_some_and(|given| given == **login) => {
+                    b"235 2.7.0 Authentication successful\r\n"
+                }
+                Some(_) => b"535 5.7.8 Authentication credentials invalid\r\n",
+                None => b"502 Command not implemented\r\n",
+            },
             "HELO" | "NOOP" => b"250 OK\r\n",
             "MAIL" => {
                 envelope.from = angle_address(&command);
@@ -183,6 +206,19 @@ async fn read_data(lines: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> std
         }
         data.push_str(line.strip_prefix('.').unwrap_or(&line));
     }
+}
+
+/// The user and password of `AUTH PLAIN <base64 of "\0user\0password">`.
+fn plain_login(command: &str) -> Option<(String, String)> {
+    use base64::Engine;
+    let mut words = command.split_whitespace().skip(1);
+    if !words.next()?.eq_ignore_ascii_case("PLAIN") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(words.next()?).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let mut parts = text.split('\0').skip(1);
+    Some((parts.next()?.to_owned(), parts.next()?.to_owned()))
 }
 
 /// `user@example.com` from `MAIL FROM:<user@example.com> SIZE=…`.

@@ -43,7 +43,9 @@ pub fn weak_key_reason(key: &str, source: Option<&Source>) -> Option<String> {
     None
 }
 
-fn explicit(settings: &Settings, name: &str) -> bool {
+/// Whether setting `name` was given (environment, `.env`, `keel.toml`)
+/// rather than left at its default or derived from another.
+pub fn explicit(settings: &Settings, name: &str) -> bool {
     settings
         .shown()
         .iter()

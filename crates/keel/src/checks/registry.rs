@@ -15,7 +15,8 @@ macro_rules! checks {
     };
 }
 
-/// A declared check.
+/// A declared check. Checks in the `live` area (`keel.live.*`) are probes
+/// that only `check --deploy --live` runs.
 #[derive(Debug)]
 pub struct Check {
     pub id: &'static str,
@@ -25,6 +26,14 @@ pub struct Check {
     /// Only run by `check --deploy` (and before `serve` in prod).
     pub deploy: bool,
     pub hint: &'static str,
+}
+
+impl Check {
+    /// Whether this is a probe of reality that only `check --deploy --live`
+    /// runs (its id is in the `live` area).
+    pub fn is_live(&self) -> bool {
+        self.id.starts_with("keel.live.")
+    }
 }
 
 checks! {
@@ -279,6 +288,115 @@ checks! {
         deploy: true,
         hint: "Unset KEEL_WEBHOOK_ALLOW_PRIVATE in production: with it, any form owner can make the server call internal services and the cloud metadata address (SSRF).",
     };
+
+    // Live probes (`check --deploy --live`): the `live` area, each a probe
+    // of a real server, disk or proxy rather than of the settings. The
+    // database's reachability and migrations are `keel.db.E001`-`E003` and
+    // the static files `keel.static.E001`, which `--live` runs too.
+
+    DB_POOL_OVER_SERVER_LIMIT = Check {
+        id: "keel.live.W001",
+        title: "PostgreSQL has room for every instance's pool.",
+        level: Level::Warning,
+        deploy: true,
+        hint: "Lower KEEL_DB_MAX_CONNECTIONS so that instances × pool stays under PostgreSQL's max_connections less its reserved connections (and what other clients need), raise max_connections, or put PgBouncer in front.",
+    };
+
+    CACHE_UNREACHABLE = Check {
+        id: "keel.live.E010",
+        title: "Redis answers PING at KEEL_CACHE_URL.",
+        level: Level::Error,
+        deploy: true,
+        hint: "Check KEEL_CACHE_URL (host, port, password, database) and that Redis is running and reachable from this machine.",
+    };
+
+    MAIL_UNREACHABLE = Check {
+        id: "keel.live.E020",
+        title: "The mail server accepts a connection and the credentials (no mail is sent); a file backend's folder is writable.",
+        level: Level::Error,
+        deploy: true,
+        hint: "Check KEEL_EMAIL_URL: host, port, TLS mode (?tls=starttls|opportunistic|none, or smtps://), user and password; or make the file backend's folder writable. `keel sendtestemail ADDR` sends a real message.",
+    };
+
+    MEDIA_UNWRITABLE = Check {
+        id: "keel.live.E030",
+        title: "Media storage takes a probe object, gives it back and deletes it.",
+        level: Level::Error,
+        deploy: true,
+        hint: "Check KEEL_MEDIA_STORAGE: a local folder must be writable by Keel's user; an S3 bucket must exist and the KEEL_S3_* credentials must allow PutObject, GetObject and DeleteObject.",
+    };
+
+    DISK_NEARLY_FULL = Check {
+        id: "keel.live.E040",
+        title: "At least 100 MiB are free where the database, media and log file are written.",
+        level: Level::Error,
+        deploy: true,
+        hint: "Free space or grow the filesystem now: with the disk full SQLite, uploads and the log file fail.",
+    };
+
+    DISK_LOW = Check {
+        id: "keel.live.W040",
+        title: "At least 1 GiB and 5 % are free where the database, media and log file are written.",
+        level: Level::Warning,
+        deploy: true,
+        hint: "Free space, rotate or ship the logs, move media to S3, or grow the filesystem before it fills.",
+    };
+
+    SITE_UNREACHABLE = Check {
+        id: "keel.live.E050",
+        title: "The site answers GET /api/csrf at KEEL_PUBLIC_URL, over a TLS certificate that verifies.",
+        level: Level::Error,
+        deploy: true,
+        hint: "Check DNS, the proxy and Keel behind it; the certificate must be valid, unexpired and name the host (for a private CA, pass it with `--ca-cert FILE`). A redirect answered on https is a loop: set KEEL_SECURE_PROXY_SSL_HEADER and have the proxy send it.",
+    };
+
+    CERTIFICATE_EXPIRING = Check {
+        id: "keel.live.W051",
+        title: "The TLS certificate is valid for at least 21 more days.",
+        level: Level::Warning,
+        deploy: true,
+        hint: "Renew the certificate (and check that automatic renewal, e.g. certbot's timer, runs and reloads the proxy).",
+    };
+
+    PLAIN_HTTP_NOT_REDIRECTED = Check {
+        id: "keel.live.W052",
+        title: "Plain http to the public host is redirected to https.",
+        level: Level::Warning,
+        deploy: true,
+        hint: "Have the proxy answer port 80 with a 301 to https://$host$request_uri (or set KEEL_SECURE_SSL_REDIRECT=true and pass plain http through); `--http-port` names another port.",
+    };
+
+    HSTS_NOT_SENT = Check {
+        id: "keel.live.W053",
+        title: "https answers carry Strict-Transport-Security.",
+        level: Level::Warning,
+        deploy: true,
+        hint: "Keel sends HSTS only on requests it knows are https: set KEEL_SECURE_HSTS_SECONDS and KEEL_SECURE_PROXY_SSL_HEADER, have the proxy send that header, and check that it does not strip Strict-Transport-Security.",
+    };
+
+    SECURITY_HEADERS_MISSING = Check {
+        id: "keel.live.W054",
+        title: "Answers through the proxy carry Keel's security headers.",
+        level: Level::Warning,
+        deploy: true,
+        hint: "Keel sets X-Content-Type-Options, X-Frame-Options, Referrer-Policy, Cross-Origin-Opener-Policy, Cross-Origin-Resource-Policy, Permissions-Policy and Content-Security-Policy on every answer; make the proxy pass them (nginx: no proxy_hide_header for them), or check that the URL reaches Keel.",
+    };
+
+    COOKIE_FLAGS = Check {
+        id: "keel.live.W055",
+        title: "Cookies arrive through the proxy with the flags configured (Secure, HttpOnly).",
+        level: Level::Warning,
+        deploy: true,
+        hint: "The csrftoken and sessionid cookies should carry Secure as KEEL_CSRF_COOKIE_SECURE and KEEL_SESSION_COOKIE_SECURE say, and sessionid HttpOnly; check that the proxy does not rewrite or drop Set-Cookie.",
+    };
+
+    UNKNOWN_HOST_SERVED = Check {
+        id: "keel.live.W056",
+        title: "A request for an unknown Host is refused, not answered by the site.",
+        level: Level::Warning,
+        deploy: true,
+        hint: "Give the proxy a default server that refuses unknown names (nginx: `return 444;`) and pass the Host header through unchanged (`proxy_set_header Host $host;`), so KEEL_ALLOWED_HOSTS is enforced.",
+    };
 }
 
 #[cfg(test)]
@@ -300,6 +418,11 @@ mod tests {
             };
             assert!(parts[2].starts_with(letter), "{} letter matches level", check.id);
             assert_eq!(parts[2].len(), 4, "{} has three digits", check.id);
+            assert!(
+                !check.is_live() || check.deploy,
+                "{} is live, so only --deploy runs it",
+                check.id
+            );
         }
     }
 }

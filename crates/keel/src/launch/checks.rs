@@ -38,8 +38,13 @@ pub async fn run(core: &Core, apps: &[Box<dyn App>], deploy: bool) -> Vec<Findin
         findings.extend(app.checks(core));
     }
     findings.retain(|f| deploy || !is_deploy_only(f.id, apps));
-    findings.sort_by(|a, b| a.id.cmp(b.id).then_with(|| a.message.cmp(&b.message)));
+    sort(&mut findings);
     findings
+}
+
+/// By id, then by message: the order every report prints.
+pub(super) fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| a.id.cmp(b.id).then_with(|| a.message.cmp(&b.message)));
 }
 
 fn is_deploy_only(id: &str, apps: &[Box<dyn App>]) -> bool {

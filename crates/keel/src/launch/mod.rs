@@ -8,6 +8,8 @@
 //! - `stack`: the middleware stack, in one place and one order
 //! - `openapi`: the document, the core's part merged with each app's
 //! - `checks`: the system checks run against a built core
+//! - [`live`]: the probes `check --deploy --live` adds (database pool,
+//!   Redis, mail, media, disk, the site through its proxy)
 //!
 //! [`Keel::build`]: services from settings, then the migration policy
 //! (`dev` and `test` migrate by themselves; `prod` refuses to serve with
@@ -21,11 +23,13 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 mod checks;
+pub mod live;
 mod openapi;
 mod site;
 mod stack;
 
 pub use checks::run as run_checks;
+pub use live::{run as run_live_checks, LiveOptions};
 pub use openapi::document;
 pub use site::Site;
 

@@ -46,6 +46,8 @@ pub enum MailError {
     Smtp(#[source] lettre::transport::smtp::Error),
     #[error("cannot create the mail folder")]
     Folder(#[source] std::io::Error),
+    #[error("cannot write in the mail folder")]
+    FolderNotWritable(#[source] std::io::Error),
     #[error("cannot write the message file")]
     File(#[source] lettre::transport::file::Error),
     #[error("cannot write the message to the console")]
@@ -57,6 +59,16 @@ impl MailError {
     pub fn is_permanent(&self) -> bool {
         matches!(self, Self::Recipient | Self::NoRecipients | Self::Build(_))
     }
+
+    /// What went wrong in a few words, for a probe that sent nothing
+    /// (`the server answered 535`, `cannot write in the mail folder: …`).
+    pub fn reason(&self) -> String {
+        match self {
+            Self::Smtp(err) => smtp_summary(err),
+            Self::Folder(io) | Self::FolderNotWritable(io) => format!("{self}: {io}"),
+            other => other.to_string(),
+        }
+    }
 }
 
 fn smtp_summary(err: &lettre::transport::smtp::Error) -> String {
@@ -66,9 +78,24 @@ fn smtp_summary(err: &lettre::transport::smtp::Error) -> String {
         "TLS failed".to_owned()
     } else if let Some(code) = err.status() {
         format!("the server answered {code}")
+    } else if let Some(io) = io_cause(err) {
+        format!("cannot talk to the server ({})", io.kind())
     } else {
         "cannot talk to the server".to_owned()
     }
+}
+
+/// The I/O error under an SMTP error, if any: its kind (`connection
+/// refused`) says what went wrong without naming the host.
+fn io_cause(err: &lettre::transport::smtp::Error) -> Option<&std::io::Error> {
+    let mut cause = std::error::Error::source(err);
+    while let Some(current) = cause {
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            return Some(io);
+        }
+        cause = current.source();
+    }
+    None
 }
 
 enum Transport {
@@ -120,6 +147,32 @@ impl Mailer {
                 transport.send(email).await.map(drop).map_err(MailError::File)
             }
             Transport::Smtp(transport) => transport.send(email).await.map(drop).map_err(MailError::Smtp),
+        }
+    }
+
+    /// Tries the backend without sending anything (`check --live`): an SMTP
+    /// server is connected to, greeted, logged in to when the URL has
+    /// credentials, asked for a NOOP and left with QUIT; a file backend's
+    /// folder is created and a probe file written in it and removed; the
+    /// console always works.
+    pub async fn check_connection(&self) -> Result<(), MailError> {
+        match &self.transport {
+            Transport::Console => Ok(()),
+            Transport::File(dir) => {
+                tokio::fs::create_dir_all(dir).await.map_err(MailError::Folder)?;
+                let probe = dir.join(format!(".keel-probe-{}", Uuid::new_v4()));
+                tokio::fs::write(&probe, b"")
+                    .await
+                    .map_err(MailError::FolderNotWritable)?;
+                tokio::fs::remove_file(&probe)
+                    .await
+                    .map_err(MailError::FolderNotWritable)
+            }
+            Transport::Smtp(transport) => match transport.test_connection().await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(MailError::Settings("the SMTP server did not answer NOOP".to_owned())),
+                Err(err) => Err(MailError::Smtp(err)),
+            },
         }
     }
 
@@ -189,7 +242,7 @@ fn smtp_transport(raw: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailE
 }
 
 /// Decodes `%XX` escapes (URL user names and passwords arrive encoded).
-fn percent_decode(raw: &str) -> Option<String> {
+pub(crate) fn percent_decode(raw: &str) -> Option<String> {
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
