@@ -5,6 +5,8 @@
 //! used, static files from nginx only, media through X-Accel-Redirect,
 //! sessions and form state shared between instances.
 
+#[path = "deploy_e2e/grade.rs"]
+mod grade;
 #[path = "deploy_e2e/load.rs"]
 mod load;
 mod media;
@@ -201,6 +203,45 @@ async fn nginx_in_front_of_two_instances_does_what_the_rendered_files_say() {
             "instance {i} never saw a static request"
         );
     }
+
+    // `check --deploy --live` against this topology: every live probe
+    // passes (database and pools for two instances, Redis, media, disk,
+    // and the site through nginx: redirect, certificate, HSTS, headers,
+    // cookies, unknown hosts refused).
+    let http = t.http.to_string();
+    let check = t.keel(&[
+        "check",
+        "--deploy",
+        "--live",
+        "--instances",
+        "2",
+        "--format",
+        "json",
+        "--ca-cert",
+        "deploy/tls/fullchain.pem",
+        "--http-port",
+        &http,
+    ]);
+    let report: Value = serde_json::from_slice(&check.stdout).expect("a JSON report");
+    let live: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["id"].as_str().unwrap().starts_with("keel.live.") || f["id"].as_str().unwrap().starts_with("keel.db.E")
+        })
+        .collect();
+    assert!(live.is_empty(), "every live probe passes: {live:?}");
+    let ids: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&"keel.email.W101"),
+        "the deploy checks ran (console mail in prod): {ids:?}"
+    );
 
     // A form closed through instance A answers 409 through instance B.
     let direct = |port: u16| format!("http://127.0.0.1:{port}");

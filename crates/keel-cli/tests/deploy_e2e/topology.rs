@@ -58,10 +58,15 @@ fn ok(cmd: &mut Command) {
 
 impl Topology {
     pub(crate) async fn start(extra: &[(&str, &str)]) -> Self {
+        Self::start_on(extra, free_port(), free_port()).await
+    }
+
+    /// nginx on the `http` and `https` ports given (80 and 443 for the
+    /// graders, which know no other).
+    pub(crate) async fn start_on(extra: &[(&str, &str)], http: u16, https: u16) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = TestDb::create(Backend::Postgres, dir.path()).await;
         let base = two_ports();
-        let (http, https) = (free_port(), free_port());
         let mut env: Vec<(String, String)> = [
             ("KEEL_ENV", "prod"),
             ("KEEL_SECRET_KEY", KEY),
@@ -226,6 +231,11 @@ impl Topology {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// `keel ARGS` with the instances' settings, in their working folder.
+    pub(crate) fn keel(&self, args: &[&str]) -> std::process::Output {
+        keel(self.dir.path(), &self.env, args).output().expect("keel runs")
     }
 
     /// The last lines of nginx's error log.

@@ -120,12 +120,13 @@ server {{
     listen [::]:443 ssl http2;
     server_name {names};
 
-    # TLS 1.2 and 1.3 only (Mozilla's intermediate profile).
+    # TLS 1.2 and 1.3 only, Mozilla's intermediate ciphers (all strong), in
+    # the server's order.
     ssl_certificate {CERT};
     ssl_certificate_key {KEY};
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_ciphers {CIPHERS};
-    ssl_prefer_server_ciphers off;
+    ssl_prefer_server_ciphers on;
     ssl_session_timeout 1d;
     ssl_session_cache shared:KeelTLS:10m;
     ssl_session_tickets off;

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Grades the rendered deployment from outside: real nginx with the files of
+# `keel deploy render` on ports 80 and 443 (run as root, with nothing else
+# on them), two Keel instances on PostgreSQL and Redis, then testssl.sh and
+# Mozilla's HTTP Observatory scanner against https://localhost/.
+#
+#   sudo benches/grade.sh
+#
+# Needs: nginx and testssl.sh (Debian packages), the scanner from npm (this
+# script installs it under /opt/keel-ci/observatory without its post-install
+# downloads, which reach beyond the registries: the scanner is given the
+# site's own certificate through NODE_EXTRA_CA_CERTS instead of Mozilla's
+# bundle), PostgreSQL and Redis running.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v testssl >/dev/null || { apt-get update -qq && apt-get install -y -qq testssl.sh nginx-light >/dev/null; }
+scanner=/opt/keel-ci/observatory/node_modules/@mdn/mdn-http-observatory/src/scan.js
+if [ ! -f "$scanner" ]; then
+  mkdir -p /opt/keel-ci/observatory
+  (cd /opt/keel-ci/observatory && npm init -y >/dev/null && npm install --silent --ignore-scripts @mdn/mdn-http-observatory@1)
+  # What the skipped post-install would download: Chromium's HSTS preload
+  # list (localhost is not on it) and IANA's TLDs (unused by the scanner).
+  conf=/opt/keel-ci/observatory/node_modules/@mdn/mdn-http-observatory/conf
+  echo '{}' > "$conf/hsts-preload.json"
+  echo '[]' > "$conf/tld-list.json"
+fi
+
+KEEL_TEST_REQUIRE_SERVICES=1 KEEL_OBSERVATORY="$scanner" \
+  cargo test --workspace --test deploy_e2e -- --ignored --nocapture the_rendered_site_grades_well_from_outside
