@@ -233,6 +233,12 @@ impl Topology {
         }
     }
 
+    /// nginx reads its configuration and certificates again.
+    pub(crate) async fn reload_nginx(&self) {
+        signal(self.nginx.as_ref().expect("nginx runs").id(), "HUP");
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+
     /// `keel ARGS` with the instances' settings, in their working folder.
     pub(crate) fn keel(&self, args: &[&str]) -> std::process::Output {
         keel(self.dir.path(), &self.env, args).output().expect("keel runs")
