@@ -85,7 +85,7 @@ fn testssl(t: &Topology, ca: &Path) -> (Vec<String>, String) {
     let cert = ca;
     let out = Command::new("testssl")
         .args(["--quiet", "--color", "0", "--ip", "127.0.0.1", "--add-ca"])
-        .arg(&cert)
+        .arg(cert)
         .arg("--jsonfile")
         .arg(&json)
         .arg("https://localhost/")
