@@ -6,6 +6,9 @@
 #
 #   sudo benches/grade.sh
 #
+# Also prints the systemd exposure score of the rendered instance unit and
+# the request counts of the kill -9 and rolling-restart test.
+#
 # Needs: nginx and testssl.sh (Debian packages), the scanner from npm (this
 # script installs it under /opt/keel-ci/observatory without its post-install
 # downloads, which reach beyond the registries: the scanner is given the
@@ -26,5 +29,11 @@ if [ ! -f "$scanner" ]; then
   echo '[]' > "$conf/tld-list.json"
 fi
 
-KEEL_TEST_REQUIRE_SERVICES=1 KEEL_OBSERVATORY="$scanner" \
+export KEEL_TEST_REQUIRE_SERVICES=1
+# The instance unit's sandbox, as systemd-analyze security scores it.
+cargo test --workspace --test deploy_render -- --nocapture systemd_verifies 2>&1 | grep -E "systemd-analyze|test result"
+# Failed requests through kill -9 and a rolling restart, under load.
+cargo test --workspace --test deploy_e2e -- --nocapture no_request_fails 2>&1 | grep -E "requests sent|test result"
+# testssl.sh and the HTTP Observatory.
+KEEL_OBSERVATORY="$scanner" \
   cargo test --workspace --test deploy_e2e -- --ignored --nocapture the_rendered_site_grades_well_from_outside
