@@ -32,15 +32,7 @@ async fn ready() -> bool {
 
 /// A CSRF token for the client's next unsafe request.
 async fn csrf(t: &Topology) -> String {
-    let body: Value = t
-        .client
-        .get(t.url("/api/csrf"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = get_json(t, "/api/csrf").await;
     body["csrfToken"].as_str().unwrap().to_owned()
 }
 
@@ -54,6 +46,11 @@ async fn send_json(t: &Topology, method: reqwest::Method, path: &str, body: &Val
         .send()
         .await
         .unwrap()
+}
+
+/// `GET path` through nginx, as JSON.
+async fn get_json(t: &Topology, path: &str) -> Value {
+    t.client.get(t.url(path)).send().await.unwrap().json().await.unwrap()
 }
 
 /// A raw HTTP/1.1 request on plain http; the whole answer (empty when
@@ -117,15 +114,7 @@ async fn nginx_in_front_of_two_instances_does_what_the_rendered_files_say() {
         .await
         .unwrap();
     let (id, slug) = (form["id"].as_str().unwrap(), form["slug"].as_str().unwrap());
-    let public: Value = t
-        .client
-        .get(t.url(&format!("/api/public/forms/{slug}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let public: Value = get_json(&t, &format!("/api/public/forms/{slug}")).await;
     let token = public["submission_token"].as_str().unwrap();
     let photo = png(5000);
     let body = multipart(&[
@@ -157,15 +146,7 @@ async fn nginx_in_front_of_two_instances_does_what_the_rendered_files_say() {
     }
 
     // The media download: authorized by Keel, sent by nginx.
-    let list: Value = t
-        .client
-        .get(t.url(&format!("/api/forms/{id}/responses")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = get_json(&t, &format!("/api/forms/{id}/responses")).await;
     let item = &list["items"][0];
     let file_id = item["files"][0]["id"].as_str().unwrap();
     let path = format!(
@@ -301,15 +282,7 @@ async fn no_request_fails_through_a_kill_and_a_rolling_restart() {
         .await
         .unwrap();
     let slug = form["slug"].as_str().unwrap().to_owned();
-    let public: Value = t
-        .client
-        .get(t.url(&format!("/api/public/forms/{slug}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let public: Value = get_json(&t, &format!("/api/public/forms/{slug}")).await;
     let token = public["submission_token"].as_str().unwrap().to_owned();
     let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
 
