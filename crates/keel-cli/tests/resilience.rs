@@ -16,6 +16,8 @@ mod logins;
 mod media;
 #[path = "resilience/outages.rs"]
 mod outages;
+#[path = "resilience/unread.rs"]
+mod unread;
 
 use keel_testkit::TestServer;
 use serde_json::json;

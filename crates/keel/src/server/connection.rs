@@ -60,6 +60,7 @@ use tokio::time::Instant;
 use tower::ServiceExt;
 
 use super::activity::{Activity, Clocks, WatchedSocket};
+use super::body::Tracked;
 
 /// Notes the end of a handler: its response head is ready, or the
 /// request was dropped (the client went away).
@@ -89,15 +90,21 @@ pub(super) async fn serve_connection(
     let service_activity = activity.clone();
     let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
+        let (request, read) = {
+            let (parts, body) = request.into_parts();
+            let (body, read) = Tracked::new(body);
+            (http::Request::from_parts(parts, Body::new(body)), read)
+        };
         service_activity.request_started();
         let guard = HandlerGuard(service_activity.clone());
         let router = router.clone();
         async move {
-            let mut response = router.oneshot(request.map(Body::new)).await;
+            let mut response = router.oneshot(request).await;
             if let Ok(response) = &mut response {
                 // Read when the response is ready, not when the request
-                // came: a request in flight when the drain began says so too.
-                if guard.0.is_draining() {
+                // came: a request in flight when the drain began says so
+                // too. A body left unread closes the connection (see `body`).
+                if guard.0.is_draining() || !read.load(std::sync::atomic::Ordering::Relaxed) {
                     response
                         .headers_mut()
                         .insert(CONNECTION, HeaderValue::from_static("close"));

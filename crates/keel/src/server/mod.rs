@@ -36,6 +36,7 @@
 //! once and closed, never queued.
 
 mod activity;
+mod body;
 mod connection;
 
 use std::future::Future;
