@@ -182,3 +182,67 @@ fn prod_logs_json_access_lines_to_stderr_and_the_log_file() {
         "no secret in logs"
     );
 }
+
+#[test]
+fn sighup_reopens_the_log_file_that_logrotate_moved() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = prod_env("sqlite://prod.sqlite3");
+    assert!(run(dir.path(), &["migrate"], &env).status.success());
+    assert!(run(dir.path(), &["collectstatic", "--no-input"], &env).status.success());
+    env.push(("KEEL_LOG_FILE", "keel.log"));
+    let mut served = serve(dir.path(), &env);
+    assert_eq!(http_get(&served.addr, "/healthz").0, 200);
+    // logrotate: move the file away, then SIGHUP.
+    let (log, rotated) = (dir.path().join("keel.log"), dir.path().join("keel.log.1"));
+    let written = |path: &Path, needle: &str| std::fs::read_to_string(path).unwrap_or_default().contains(needle);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !written(&log, "/healthz") {
+        assert!(Instant::now() < deadline, "the first request is logged");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::rename(&log, &rotated).unwrap();
+    let hup = Command::new("kill")
+        .args(["-HUP", &served.child.id().to_string()])
+        .status();
+    assert!(hup.is_ok_and(|s| s.success()));
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        http_get(&served.addr, "/readyz").0,
+        200,
+        "SIGHUP does not stop the server"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !written(&log, "/readyz") {
+        assert!(Instant::now() < deadline, "a new keel.log gets the next lines");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(sigterm_and_wait(&mut served.child).code(), Some(0));
+    assert!(
+        written(&rotated, "/healthz") && !written(&rotated, "/readyz"),
+        "the moved file keeps the old lines only"
+    );
+    assert!(written(&log, "log file reopened"));
+}
+
+#[test]
+fn rust_log_stands_in_for_an_unset_log_level_and_keel_log_level_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let show = |env: &[(&str, &str)]| {
+        let out = run(dir.path(), &["settings", "show"], env);
+        let text = text(&out.stdout);
+        text.lines()
+            .find(|l| l.starts_with("KEEL_LOG_LEVEL"))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let line = show(&[("RUST_LOG", "warn,keel=debug")]);
+    assert!(line.contains("warn,keel=debug") && line.contains("RUST_LOG"), "{line}");
+    let line = show(&[("RUST_LOG", "warn"), ("KEEL_LOG_LEVEL", "error")]);
+    assert!(line.contains("error") && !line.contains("RUST_LOG"), "{line}");
+    let out = run(
+        dir.path(),
+        &["settings", "show"],
+        &[("RUST_LOG", "not a=filter=at all")],
+    );
+    assert_eq!(out.status.code(), Some(2), "a bad RUST_LOG is a settings error");
+}

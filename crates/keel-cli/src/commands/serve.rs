@@ -54,6 +54,7 @@ pub(crate) async fn run(args: Args, settings: Settings) -> anyhow::Result<ExitCo
         cache = keel.core.cache.backend_name(),
         "listening"
     );
+    tokio::spawn(keel::telemetry::reopen_on_hangup());
     keel.serve(listener, keel::server::termination_signal())
         .await
         .context("while serving")?;

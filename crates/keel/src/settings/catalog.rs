@@ -159,7 +159,7 @@ crate::settings_catalog! {
     SERVER_EMAIL = S::plain("KEEL_SERVER_EMAIL", Some("root@localhost"), "Sender of error reports (SERVER_EMAIL).");
     ADMINS = S::plain("KEEL_ADMINS", Some(""), "Who gets error reports: `Name <addr>`, comma-separated (ADMINS).");
     MANAGERS = S::plain("KEEL_MANAGERS", Some(""), "Who gets broken-link reports: `Name <addr>`, comma-separated (MANAGERS).");
-    LOG_LEVEL = S::plain("KEEL_LOG_LEVEL", Some("info"), "Log filter: a level (`info`) or directives (`info,keel=debug`) (LOGGING).");
+    LOG_LEVEL = S::plain("KEEL_LOG_LEVEL", Some("info"), "Log filter: a level (`info`) or directives (`info,keel=debug`) (LOGGING). When no source sets it, `RUST_LOG` is used if set.");
     LOG_FORMAT = S::plain("KEEL_LOG_FORMAT", Some("text"), "Log format: `text` or `json`.").prod(Some("json"));
     LOG_FILE = S::plain("KEEL_LOG_FILE", None, "Also append logs to this file.");
     SENTRY_DSN = S::plain("KEEL_SENTRY_DSN", None, "Error monitoring DSN.").url_secret();

@@ -164,7 +164,9 @@ fn shown_settings(values: &BTreeMap<&'static str, Raw>, profile: Profile, catalo
                 value: raw.map(|r| display_value(spec.sensitivity, &r.value)),
                 source: raw.map(|r| r.source.clone()),
                 is_default: raw.is_none_or(|r| {
-                    builtin(&r.source) || (public_url_is_default && matches!(r.source, Source::Derived(_)))
+                    builtin(&r.source)
+                        || (public_url_is_default
+                            && matches!(r.source, Source::Derived(from) if from == c::PUBLIC_URL.name))
                 }),
             }
         })

@@ -73,6 +73,7 @@ pub(super) fn resolve(input: &LoadInput, catalog: &Catalog) -> Result<Resolved, 
             apply(layer, name, value, &input.cwd, catalog, &mut values, &mut unknown)?;
         }
     }
+    rust_log(input, profile, &mut values);
     unknown.sort();
     unknown.dedup();
     Ok(Resolved {
@@ -80,6 +81,28 @@ pub(super) fn resolve(input: &LoadInput, catalog: &Catalog) -> Result<Resolved, 
         values,
         unknown,
     })
+}
+
+/// `RUST_LOG`, the Rust ecosystem's log filter, stands in for
+/// `KEEL_LOG_LEVEL` when no source sets that: `KEEL_LOG_LEVEL` wins over
+/// `RUST_LOG`, which wins over the built-in default.
+fn rust_log(input: &LoadInput, profile: Profile, values: &mut BTreeMap<&'static str, Raw>) {
+    let name = super::catalog::LOG_LEVEL.name;
+    let defaulted = values
+        .get(name)
+        .is_none_or(|raw| raw.source == Source::Default(profile));
+    match input.env.get("RUST_LOG") {
+        Some(filter) if defaulted && !filter.trim().is_empty() => {
+            values.insert(
+                name,
+                Raw {
+                    value: filter.clone(),
+                    source: Source::Derived("RUST_LOG"),
+                },
+            );
+        }
+        _ => {}
+    }
 }
 
 /// Sets one value from a layer into the map, following `NAME_FILE`.

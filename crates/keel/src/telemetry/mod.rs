@@ -1,4 +1,5 @@
-//! Logging: text in `dev`, JSON in `prod`, to stderr and optionally a file.
+//! Logging: text in `dev`, JSON in `prod`, to stderr and optionally a file,
+//! which SIGHUP opens again (for logrotate).
 //!
 //! Writes go into a buffer that a background thread writes out every 50 ms
 //! (see [`batch`]), so a slow terminal or disk does not stall request
@@ -12,11 +13,64 @@
 
 pub mod batch;
 
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::settings::{LogFormat, LogSettings};
+
+/// Set on SIGHUP: the log file is opened again at its path before the
+/// next write, so logrotate can move it away (Django's WatchedFileHandler).
+static REOPEN: AtomicBool = AtomicBool::new(false);
+
+/// Asks for the log file to be opened again at its path.
+pub fn reopen_log_file() {
+    REOPEN.store(true, Ordering::SeqCst);
+}
+
+/// Opens the log file again on every SIGHUP, until the process ends.
+pub async fn reopen_on_hangup() {
+    #[cfg(unix)]
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut hangup) => {
+            while hangup.recv().await.is_some() {
+                reopen_log_file();
+                tracing::info!("log file reopened (SIGHUP)");
+            }
+        }
+        Err(err) => tracing::error!(error = %err, "cannot listen for SIGHUP"),
+    }
+}
+
+/// The log file, opened again when [`reopen_log_file`] asks.
+struct LogFile {
+    path: PathBuf,
+    file: std::fs::File,
+}
+
+fn open_append(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new().create(true).append(true).open(path)
+}
+
+impl Write for LogFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if REOPEN.swap(false, Ordering::SeqCst) {
+            // On failure the old file keeps the lines rather than losing them.
+            if let Ok(file) = open_append(&self.path) {
+                self.file = file;
+            }
+        }
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
 
 /// Keeps the log writers alive; drop it last.
 pub struct LogGuard {
@@ -71,15 +125,14 @@ pub fn init(settings: &LogSettings) -> Result<LogGuard, TelemetryError> {
         if let Some(parent) = path.parent() {
             let _ = std::fs::create_dir_all(parent);
         }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|source| TelemetryError::File {
-                path: path.display().to_string(),
-                source,
-            })?;
-        let (writer, guard) = batch::batch(file);
+        let file = open_append(path).map_err(|source| TelemetryError::File {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let (writer, guard) = batch::batch(LogFile {
+            path: path.clone(),
+            file,
+        });
         guards.push(guard);
         layers.push(layer(settings.format, writer, false));
     }
