@@ -36,7 +36,9 @@ pub(crate) fn responses_csv(
             Err(io::Error::other("export failed"))
         }
     });
-    stream::iter([Ok(head)]).chain(body)
+    // Fused: a reader may poll again after the end (the compression layer
+    // does), which an unfused `unfold` answers with a panic.
+    stream::iter([Ok(head)]).chain(body).fuse()
 }
 
 /// The file name the export is offered under.

@@ -23,6 +23,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 mod checks;
+mod compress;
 pub mod live;
 mod openapi;
 mod site;

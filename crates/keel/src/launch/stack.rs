@@ -54,6 +54,8 @@ pub(super) fn build(core: &Core, policy: &Policy, app_routes: Router) -> Router 
             // 4b. load shedding: over KEEL_MAX_CONCURRENT_REQUESTS, 503 at
             // once (health checks are routed before this, never shed)
             .layer(middleware::from_fn_with_state(in_flight, shed_load))
+            // 4c. compressible answers gzip- or brotli-encoded, as accepted
+            .layer(super::compress::layer())
             // 5. Host must be single, well-formed and allowed (400)
             .layer(middleware::from_fn_with_state(
                 policy.allowed_hosts.clone(),
