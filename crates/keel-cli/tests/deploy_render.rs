@@ -155,4 +155,12 @@ fn settings_that_cannot_make_a_safe_site_exit_2_with_one_line_and_write_nothing(
     let forced = run(dir.path(), &[&args[..], &["--force"]].concat(), PROD);
     assert!(forced.status.success());
     assert!(out.join("nginx/keel.conf").exists());
+    // An output path that cannot be a folder: one line naming it.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let result = run(dir.path(), &["deploy", "render", "--out", file.to_str().unwrap()], PROD);
+    assert_eq!(result.status.code(), Some(2));
+    let stderr = text(&result.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("a-file"), "{stderr}");
 }

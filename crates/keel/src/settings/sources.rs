@@ -91,18 +91,14 @@ fn rust_log(input: &LoadInput, profile: Profile, values: &mut BTreeMap<&'static 
     let defaulted = values
         .get(name)
         .is_none_or(|raw| raw.source == Source::Default(profile));
-    match input.env.get("RUST_LOG") {
-        Some(filter) if defaulted && !filter.trim().is_empty() => {
-            values.insert(
-                name,
-                Raw {
-                    value: filter.clone(),
-                    source: Source::Derived("RUST_LOG"),
-                },
-            );
-        }
-        _ => {}
-    }
+    let Some(filter) = input.env.get("RUST_LOG").filter(|f| defaulted && !f.trim().is_empty()) else {
+        return;
+    };
+    let raw = Raw {
+        value: filter.clone(),
+        source: Source::Derived("RUST_LOG"),
+    };
+    values.insert(name, raw);
 }
 
 /// Sets one value from a layer into the map, following `NAME_FILE`.
