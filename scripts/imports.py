@@ -35,7 +35,7 @@ FLOORS = {
         ["db", "cache", "storage"],
         ["security", "checks", "staticfiles"],
         ["core"],
-        ["accounts", "outbox", "ops", "server", "app"],
+        ["accounts", "outbox", "reports", "ops", "server", "app"],
         ["launch"],
         ["deploy"],
     ],

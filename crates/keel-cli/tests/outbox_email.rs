@@ -18,6 +18,7 @@ const WAIT: Duration = Duration::from_secs(20);
 
 fn email(to: &[&str]) -> OutboxMessage {
     OutboxMessage::Email(EmailMessage {
+        from: None,
         to: to.iter().map(|s| (*s).to_owned()).collect(),
         subject: "New response to Contact".to_owned(),
         text: "Ada answered your form.\nName: Ada\n".to_owned(),

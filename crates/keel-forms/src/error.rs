@@ -115,7 +115,7 @@ impl From<FormsError> for Problem {
             }
             err @ (FormsError::SlugsExhausted(_) | FormsError::Corrupt(_)) => {
                 tracing::error!(error = %err, "forms error");
-                Problem::internal()
+                Problem::internal_error(&err)
             }
             FormsError::TaskFailed => Problem::internal(),
             FormsError::Db(err) => err.into(),

@@ -37,6 +37,7 @@ pub(crate) fn owner_email(def: &FormDefinition, to: String, answers: &Map<String
     }
     text.push_str(&format!("\nResponse id: {id}\n"));
     EmailMessage {
+        from: None,
         to: vec![to],
         subject: format!("New response: {}", def.title),
         text,

@@ -17,6 +17,9 @@ use crate::services::Backend;
 /// database and files.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The `/metrics` listener, when the test set `KEEL_METRICS_BIND`
+    /// (`127.0.0.1:0` picks a free port).
+    pub metrics_addr: Option<SocketAddr>,
     /// A client with a cookie store, as a browser would have.
     pub client: reqwest::Client,
     /// The server's services, for looking into the database in assertions.
@@ -96,7 +99,8 @@ impl TestServer {
             keel::db::migrate::run(&core.db, &all).await.expect("migrations apply");
             core.db.close().await;
         }
-        let keel = Keel::build(settings, &site).await.expect("the test server builds");
+        let mut keel = Keel::build(settings, &site).await.expect("the test server builds");
+        let metrics_addr = keel.bind_metrics().await.expect("the metrics listener binds");
         let core = keel.core.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -106,6 +110,7 @@ impl TestServer {
         let client = new_client();
         Self {
             addr,
+            metrics_addr,
             client,
             core,
             stop,

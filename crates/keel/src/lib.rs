@@ -15,6 +15,7 @@
 //! - [`storage`] — media: a local folder or S3, streamed uploads, content sniffing, downloads
 //! - [`accounts`] — users, sign-up, login, the current user
 //! - [`ops`] — `/healthz` and `/readyz`
+//! - [`reports`] — error reports to the admins and Sentry, broken links to the managers
 //! - [`server`] — the accept loop, connection clocks and the drain
 //! - [`deploy`] — `keel deploy render`: nginx, systemd, compose, Kubernetes from the settings
 //! - [`launch`] — the composition root: the stack, the API document, the
@@ -25,7 +26,7 @@
 //! Imports point down only (`scripts/imports.py` checks it in CI), from
 //! the bottom: `http`; `settings`, `telemetry`; `db`, `cache`, `storage`;
 //! `security`, `checks`, `staticfiles`; `core`; `accounts`, `outbox`,
-//! `ops`, `server`, `app`; `launch`.
+//! `reports`, `ops`, `server`, `app`; `launch`.
 //!
 //! # The path of a request
 //!
@@ -51,6 +52,7 @@ pub mod http;
 pub mod launch;
 pub mod ops;
 pub mod outbox;
+pub mod reports;
 pub mod security;
 pub mod server;
 pub mod settings;

@@ -36,6 +36,7 @@ pub(crate) async fn run(args: Args, settings: Settings) -> anyhow::Result<ExitCo
     let mailer = Mailer::from_settings(&settings.email)?;
     let host = settings.public_url.host_str().unwrap_or("keel").to_owned();
     let message = EmailMessage {
+        from: None,
         to,
         subject: format!("Test email from {host}"),
         text: "If you're reading this, it was successful.".to_owned(),

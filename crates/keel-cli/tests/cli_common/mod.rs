@@ -13,7 +13,10 @@ pub(crate) fn keel(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     cmd.current_dir(dir)
         .args(args)
         .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        // Servers run side by side: none takes the metrics port unless a
+        // test sets it.
+        .env("KEEL_METRICS_BIND", "");
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -121,15 +121,53 @@ async fn submit_response(
     ClientIp(address): ClientIp,
     request: Request,
 ) -> Result<Response, Problem> {
-    let slug = FormSlug::parse(&slug).ok_or(FormsError::NotFound)?;
+    let result = receive(&state, &slug, address, request).await;
+    count(&result);
+    result.map(|(response, _)| response)
+}
+
+/// `keel_submissions_total` by outcome and reason.
+fn count(result: &Result<(Response, Stored), Problem>) {
+    let (outcome, reason) = match result {
+        Ok((_, Stored::Yes)) => ("accepted", "none"),
+        Ok((_, Stored::Honeypot)) => ("rejected", "honeypot"),
+        Err(problem) => (
+            "rejected",
+            match problem.status.as_u16() {
+                429 => "rate_limit",
+                409 => "closed",
+                403 => "token",
+                404 => "not_found",
+                413 => "too_large",
+                400 | 415 | 422 => "validation",
+                _ => "error",
+            },
+        ),
+    };
+    metrics::counter!("keel_submissions_total", "outcome" => outcome, "reason" => reason).increment(1);
+}
+
+/// Whether an answered submission was stored.
+enum Stored {
+    Yes,
+    Honeypot,
+}
+
+async fn receive(
+    state: &FormsState,
+    slug: &str,
+    address: IpAddr,
+    request: Request,
+) -> Result<(Response, Stored), Problem> {
+    let slug = FormSlug::parse(slug).ok_or(FormsError::NotFound)?;
     let origin = request.headers().get(header::ORIGIN).cloned();
     let cached = published::load(&state.core.db, &state.core.cache, &slug)
         .await?
         .ok_or(FormsError::NotFound)?;
     let form = submissions::with_secret(&state.core.db, &cached.form).await?;
     let uploads = Uploads::new(state.core.media.clone(), Uuid::new_v4());
-    let (submission, uploads) = read_submission(&state, &form, request, uploads).await?;
-    if let Err(problem) = admit(&state, &submission.submission_token, form.id, address).await {
+    let (submission, uploads) = read_submission(state, &form, request, uploads).await?;
+    if let Err(problem) = admit(state, &submission.submission_token, form.id, address).await {
         uploads.discard().await;
         return Err(problem);
     }
@@ -137,10 +175,11 @@ async fn submit_response(
         answers: submission.answers,
         honeypot: submission.honeypot,
     };
+    let stored = if entry.is_bot() { Stored::Honeypot } else { Stored::Yes };
     let id = submissions::accept(&state.core, &form, entry, uploads).await?;
     let mut response = (StatusCode::CREATED, Json(SubmissionCreated { id })).into_response();
     allow_embedding(&mut response, &form.definition.embed_origins, origin.as_ref());
-    Ok(response)
+    Ok((response, stored))
 }
 
 /// Checks the token, then spends one of the budget of `address` for this

@@ -37,6 +37,13 @@ pub(crate) struct Entry {
     pub(crate) honeypot: Option<String>,
 }
 
+impl Entry {
+    /// Whether a bot filled the honeypot (the submission is then dropped).
+    pub(crate) fn is_bot(&self) -> bool {
+        self.honeypot.as_deref().is_some_and(|h| !h.is_empty())
+    }
+}
+
 /// How many times a submission without files is checked again after the
 /// form changed under it (each time against the form as it is now).
 const ATTEMPTS: usize = 3;
@@ -62,7 +69,7 @@ pub(crate) async fn accept(
     entry: Entry,
     mut uploads: Uploads,
 ) -> Result<Uuid, FormsError> {
-    if entry.honeypot.as_deref().is_some_and(|h| !h.is_empty()) {
+    if entry.is_bot() {
         tracing::info!(form.id = %form.id, "honeypot submission dropped");
         uploads.discard().await;
         return Ok(Uuid::new_v4());

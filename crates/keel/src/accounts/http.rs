@@ -74,6 +74,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
         let core = parts.extensions.get::<Core>().ok_or_else(Problem::internal)?.clone();
         let cookie = cookies::get(&parts.headers, COOKIE_NAME).ok_or_else(Problem::unauthorized)?;
         let session = core.sessions.load(cookie).await?.ok_or_else(Problem::unauthorized)?;
+        crate::http::incident::note_user(session.user_id);
         let user = users::find_by_id(&core.db, session.user_id)
             .await?
             .filter(|u| u.is_active)

@@ -158,9 +158,26 @@ impl Cache {
 
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
         let key = self.key(key);
-        match &*self.backend {
+        let result = match &*self.backend {
             Backend::Memory(m) => Ok(m.get(&key).await),
             Backend::Redis(r) => r.call(r.redis().get(&key)).await,
+        };
+        let outcome = match &result {
+            Ok(Some(_)) => "hit",
+            Ok(None) => "miss",
+            Err(CacheError::Skipped) => "skipped",
+            Err(_) => "error",
+        };
+        metrics::counter!("keel_cache_requests_total", "result" => outcome).increment(1);
+        result
+    }
+
+    /// Whether Redis's circuit breaker is open now (`None` for the memory
+    /// cache, which has none).
+    pub fn circuit_open(&self) -> Option<bool> {
+        match &*self.backend {
+            Backend::Memory(_) => None,
+            Backend::Redis(r) => Some(r.is_open()),
         }
     }
 

@@ -68,13 +68,14 @@ fn is_unavailable_code(code: Option<&str>) -> bool {
 /// opaque 500. The cause is logged here, once, with the request id; the
 /// client sees neither.
 impl From<DbError> for crate::http::Problem {
+    #[track_caller]
     fn from(err: DbError) -> Self {
         if err.is_unavailable() {
             tracing::error!(error = %err, "database unavailable");
             Self::unavailable("The service is temporarily unavailable; try again shortly.")
         } else {
             tracing::error!(error = %err, "database error");
-            Self::internal()
+            Self::internal_error(&err)
         }
     }
 }

@@ -79,6 +79,14 @@ macro_rules! on_pool {
     };
 }
 
+/// A reading of the connection pool (for `/metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 /// An open transaction on either backend. Repositories and the outbox
 /// write through the same one, so a row and its side effects commit
 /// together or not at all.
@@ -208,7 +216,8 @@ impl Db {
     /// so writers neither fail on an upgrade deadlock nor sleep in the busy
     /// handler behind one another.
     pub async fn begin(&self) -> Result<Tx, DbError> {
-        Ok(match self {
+        let started = std::time::Instant::now();
+        let tx = match self {
             Db::Sqlite(pool, gate) => {
                 // Queue first, then take a connection: waiting writers hold
                 // no connection, so reads go on while they wait.
@@ -216,6 +225,17 @@ impl Db {
                 Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, turn)
             }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        };
+        metrics::histogram!("keel_db_pool_acquire_seconds").record(started.elapsed().as_secs_f64());
+        Ok(tx)
+    }
+
+    /// The pool's connections now: open, idle, and its limit.
+    pub fn pool_stats(&self) -> PoolStats {
+        on_pool!(self, pool => PoolStats {
+            size: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            max: pool.options().get_max_connections(),
         })
     }
 

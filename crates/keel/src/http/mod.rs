@@ -5,6 +5,7 @@
 
 pub mod error_pages;
 pub mod extract;
+pub mod incident;
 pub mod observe;
 pub mod openapi;
 pub mod problem;

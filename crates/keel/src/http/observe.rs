@@ -44,6 +44,9 @@ pub struct RouteName(pub String);
 /// Route layer: copies the matched route into the response for the log.
 pub async fn record_route(request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
+    if let Some(route) = &route {
+        super::incident::note_route(route);
+    }
     let mut response = next.run(request).await;
     if let Some(route) = route {
         response.extensions_mut().insert(RouteName(route));

@@ -179,8 +179,25 @@ impl Problem {
         problem
     }
 
-    /// 500 with nothing about the cause: that goes to the log, once.
+    /// 500 with nothing about the cause: that goes to the log, once. The
+    /// caller's location is recorded for the error report (see
+    /// [`incident`](super::incident)); prefer [`Problem::internal_error`]
+    /// when there is an error to tell.
+    #[track_caller]
     pub fn internal() -> Self {
+        super::incident::record_at("internal error", std::panic::Location::caller(), Vec::new());
+        Self::internal_unrecorded()
+    }
+
+    /// 500 for `error`: its kind, the caller's location and its cause
+    /// chain are recorded for the error report; the client sees none.
+    #[track_caller]
+    pub fn internal_error<E: std::error::Error + ?Sized>(error: &E) -> Self {
+        super::incident::record_error(error);
+        Self::internal_unrecorded()
+    }
+
+    fn internal_unrecorded() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal-error",

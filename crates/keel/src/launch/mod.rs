@@ -25,7 +25,9 @@ use tokio::net::TcpListener;
 mod checks;
 mod compress;
 pub mod live;
+mod metrics;
 mod openapi;
+mod report;
 mod site;
 mod stack;
 
@@ -37,6 +39,7 @@ pub use site::Site;
 use crate::app::App;
 use crate::core::{Core, CoreError};
 use crate::db::{migrate, DbError, Migration};
+use crate::reports::Reporter;
 use crate::security::policy::{Policy, RoutePattern};
 use crate::server::{self, Drained};
 use crate::settings::{Profile, Settings};
@@ -65,6 +68,8 @@ pub enum LaunchError {
 pub struct Keel {
     pub core: Core,
     pub router: Router,
+    /// `KEEL_METRICS_BIND`, once bound.
+    metrics_listener: Option<TcpListener>,
 }
 
 /// The core's migrations followed by every app's; a version declared
@@ -123,20 +128,53 @@ impl Keel {
             .flat_map(|app| app.csrf_exempt().iter().map(|p| RoutePattern(p)))
             .collect();
         let policy = Policy::new(&core.settings, exempt);
-        let router = stack::build(&core, &policy, routes);
-        Ok(Self { core, router })
+        report::install_panic_hook();
+        if core.settings.server.metrics_bind.is_some() {
+            metrics::recorder();
+        }
+        let reporter = Reporter::start(&core);
+        let router = stack::build(&core, &policy, routes, reporter);
+        Ok(Self {
+            core,
+            router,
+            metrics_listener: None,
+        })
+    }
+
+    /// Binds `KEEL_METRICS_BIND` now (when set and not yet bound) and
+    /// returns its address, so a caller can log it or a test find its
+    /// port; [`Keel::serve`] binds it otherwise.
+    pub async fn bind_metrics(&mut self) -> std::io::Result<Option<std::net::SocketAddr>> {
+        if self.metrics_listener.is_none() {
+            if let Some(addr) = self.core.settings.server.metrics_bind {
+                self.metrics_listener = Some(TcpListener::bind(addr).await?);
+            }
+        }
+        self.metrics_listener.as_ref().map(TcpListener::local_addr).transpose()
     }
 
     /// Serves until `shutdown` completes, then drains for at most
     /// `KEEL_SHUTDOWN_TIMEOUT`, stops the outbox worker (letting its
     /// deliveries in flight finish, within the same timeout) and closes the
-    /// database pool. Dropping the future aborts the worker with the server.
+    /// database pool. `/metrics` is served on its own listener meanwhile.
+    /// Dropping the future aborts the worker with the server.
     pub async fn serve(
-        self,
+        mut self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send,
     ) -> std::io::Result<Drained> {
         let drain_timeout = self.core.settings.server.shutdown_timeout;
+        self.bind_metrics().await?;
+        let metrics = self.metrics_listener.take().map(|listener| {
+            let router = metrics::router(self.core.clone());
+            tokio::spawn(async move {
+                let upkeep = tokio::spawn(metrics::upkeep());
+                if let Err(err) = axum::serve(listener, router).await {
+                    tracing::error!(error = %err, "the metrics listener failed");
+                }
+                upkeep.abort();
+            })
+        });
         let worker = crate::outbox::Worker::spawn(self.core.clone());
         let drained = server::serve(
             listener,
@@ -145,7 +183,11 @@ impl Keel {
             shutdown,
             &self.core.settings.server,
         )
-        .await?;
+        .await;
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
+        let drained = drained?;
         let worker_stopped = worker.stop_within(drain_timeout).await;
         if drained == Drained::Clean && worker_stopped {
             self.core.db.close().await;

@@ -27,13 +27,15 @@ use tower_http::catch_panic::CatchPanicLayer;
 use crate::core::Core;
 use crate::http::error_pages::html_errors;
 use crate::http::extract::{is_multipart, BodyDeadline};
+use crate::http::incident;
 use crate::http::observe::{observe, record_route, TrustedPeers};
 use crate::http::problem::Problem;
 use crate::ops;
+use crate::reports::Reporter;
 use crate::security::{client_ip, cors, csrf, headers, hosts, https, Policy};
 
 /// Wraps the core's and the apps' routes in the whole stack.
-pub(super) fn build(core: &Core, policy: &Policy, app_routes: Router) -> Router {
+pub(super) fn build(core: &Core, policy: &Policy, app_routes: Router, reporter: Reporter) -> Router {
     let body_limit = usize::try_from(core.settings.limits.max_body_bytes).unwrap_or(usize::MAX);
     let site = Router::new()
         .route("/api/csrf", axum::routing::get(csrf::get_csrf))
@@ -80,6 +82,8 @@ pub(super) fn build(core: &Core, policy: &Policy, app_routes: Router) -> Router 
         body_read: core.settings.server.body_read_timeout,
     };
     let debug_pages = policy.debug_pages;
+    let measured = core.settings.server.metrics_bind.is_some();
+    let reports = (reporter, super::report::IgnorableLinks::new(&core.settings));
     let proxies = policy.clone();
     let trusted = TrustedPeers(std::sync::Arc::new(move |peer| {
         client_ip::is_trusted_proxy(peer, &proxies.trusted_proxies)
@@ -93,6 +97,12 @@ pub(super) fn build(core: &Core, policy: &Policy, app_routes: Router) -> Router 
                 // 1. request id (a trusted proxy's, or a new one), task-local
                 // scope, one access-log line
                 .layer(middleware::from_fn_with_state(trusted, observe))
+                // 1b. request count and latency by route template (when
+                // KEEL_METRICS_BIND is set)
+                .option_layer(measured.then(|| middleware::from_fn(super::metrics::measure)))
+                // 1c. what failed inside is reported to the admins (5xx) or
+                // the managers (a broken link's 404)
+                .layer(middleware::from_fn_with_state(reports, super::report::report))
                 // 2. security headers on every response below
                 .layer(middleware::from_fn_with_state(
                     policy.clone(),
@@ -129,6 +139,11 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>, debug_pages: bool) -> Re
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a non-text panic payload".to_owned());
     tracing::error!(panic.message = %message, "handler panicked");
+    incident::record(incident::Incident {
+        kind: "panic".to_owned(),
+        location: super::report::take_panic_location().unwrap_or_else(|| "unknown".to_owned()),
+        causes: vec![incident::shorten(&message)],
+    });
     let mut problem = Problem::internal();
     if debug_pages {
         problem.detail = format!("Handler panicked: {message} (shown because KEEL_DEBUG is on in dev)");
@@ -140,6 +155,7 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>, debug_pages: bool) -> Re
 /// request is never queued without bound behind others.
 async fn shed_load(State(in_flight): State<Arc<Semaphore>>, request: Request, next: Next) -> Response {
     let Ok(_permit) = in_flight.try_acquire() else {
+        metrics::counter!("keel_http_requests_shed_total").increment(1);
         return Problem::overloaded("The server is too busy; try again shortly.").into_response();
     };
     next.run(request).await
@@ -168,6 +184,12 @@ async fn timeout(State(limits): State<Timeouts>, mut request: Request, next: Nex
         Ok(response) => response,
         Err(_) => {
             tracing::warn!(timeout_ms = limit.as_millis() as u64, "request timed out");
+            let why = format!(
+                "no response within {} s (KEEL_{}_TIMEOUT)",
+                limit.as_secs(),
+                if multipart { "UPLOAD" } else { "REQUEST" }
+            );
+            incident::record_at("timeout", std::panic::Location::caller(), vec![why]);
             Problem::unavailable("The request took too long.").into_response()
         }
     }

@@ -34,7 +34,7 @@ pub const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum MailError {
     #[error("KEEL_EMAIL_URL cannot be used: {0}")]
     Settings(String),
-    #[error("KEEL_DEFAULT_FROM_EMAIL is not a valid address")]
+    #[error("the sender (KEEL_DEFAULT_FROM_EMAIL or KEEL_SERVER_EMAIL) is not a valid address")]
     From,
     #[error("a recipient is not a valid address")]
     Recipient,
@@ -180,10 +180,15 @@ impl Mailer {
         if message.to.is_empty() {
             return Err(MailError::NoRecipients);
         }
+        let from = match &message.from {
+            Some(from) => from.parse::<Mailbox>().map_err(|_| MailError::From)?,
+            None => self.from.clone(),
+        };
+        let domain = from.email.domain().to_owned();
         let mut builder = Message::builder()
-            .from(self.from.clone())
+            .from(from)
             .subject(message.subject.clone())
-            .message_id(Some(format!("<{id}@{}>", self.from.email.domain())));
+            .message_id(Some(format!("<{id}@{domain}>")));
         for to in &message.to {
             builder = builder.to(to.parse::<Mailbox>().map_err(|_| MailError::Recipient)?);
         }

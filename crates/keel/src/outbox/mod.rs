@@ -45,9 +45,12 @@ pub enum OutboxMessage {
     Webhook(WebhookMessage),
 }
 
-/// A plain-text email from `KEEL_DEFAULT_FROM_EMAIL`.
+/// A plain-text email from `KEEL_DEFAULT_FROM_EMAIL`, or from `from` when
+/// set (error reports come from `KEEL_SERVER_EMAIL`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailMessage {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
     /// Addresses, each `addr` or `Name <addr>`.
     pub to: Vec<String>,
     pub subject: String,

@@ -101,6 +101,24 @@ pub async fn insert(tx: &mut Tx, id: Uuid, kind: &str, payload: &str, now: i64) 
 
 /// Whether any message is due: a read, so an idle worker takes no write
 /// lock (SQLite has only one).
+/// How many messages wait for delivery, and when the oldest was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backlog {
+    pub pending: i64,
+    pub oldest_created_at: Option<i64>,
+}
+
+/// The pending messages, counted (for `/metrics`).
+pub async fn backlog(db: &Db) -> Result<Backlog, DbError> {
+    let sql = "SELECT COUNT(*), MIN(created_at) FROM keel_outbox WHERE status = 'pending'";
+    let (pending, oldest_created_at): (i64, Option<i64>) =
+        crate::on_pool!(db, pool => sqlx::query_as(sql).fetch_one(pool).await?);
+    Ok(Backlog {
+        pending,
+        oldest_created_at,
+    })
+}
+
 pub async fn any_due(db: &Db, now: i64) -> Result<bool, DbError> {
     let (count,): (i64,) = crate::on_pool!(db, pool => {
         sqlx::query_as(ANY_DUE).bind(now).fetch_one(pool).await?

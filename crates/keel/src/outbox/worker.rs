@@ -238,6 +238,7 @@ impl Context {
 
     async fn record_delivery(&self, claimed: &Claimed) -> Result<bool, DbError> {
         tracing::info!(outbox.id = %claimed.id, outbox.kind = %claimed.kind, attempt = claimed.attempts, "outbox message delivered");
+        metrics::counter!("keel_outbox_deliveries_total", "kind" => kind_label(&claimed.kind), "outcome" => "delivered").increment(1);
         store::mark_delivered(&self.core.db, claimed, now_ms()).await
     }
 
@@ -256,8 +257,20 @@ impl Context {
                 "outbox delivery failed; message dead-lettered"
             ),
         }
+        let outcome = if delay.is_some() { "retried" } else { "dead" };
+        metrics::counter!("keel_outbox_deliveries_total", "kind" => kind_label(kind), "outcome" => outcome)
+            .increment(1);
         let retry_at = delay.map(|d| now_ms().saturating_add(millis(d)));
         store::mark_failed(&self.core.db, claimed, retry_at, reason).await
+    }
+}
+
+/// The stored kind as a metric label (a foreign kind is `other`).
+fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        store::KIND_EMAIL => store::KIND_EMAIL,
+        store::KIND_WEBHOOK => store::KIND_WEBHOOK,
+        _ => "other",
     }
 }
 

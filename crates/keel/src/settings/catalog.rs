@@ -159,6 +159,8 @@ crate::settings_catalog! {
     SERVER_EMAIL = S::plain("KEEL_SERVER_EMAIL", Some("root@localhost"), "Sender of error reports (SERVER_EMAIL).");
     ADMINS = S::plain("KEEL_ADMINS", Some(""), "Who gets error reports: `Name <addr>`, comma-separated (ADMINS).");
     MANAGERS = S::plain("KEEL_MANAGERS", Some(""), "Who gets broken-link reports: `Name <addr>`, comma-separated (MANAGERS).");
+    IGNORABLE_404_URLS = S::plain("KEEL_IGNORABLE_404_URLS", Some(""), "Regular expressions of paths whose 404s are never reported to KEEL_MANAGERS, comma-separated (`\\x2c` for a comma inside one) (IGNORABLE_404_URLS).");
+    ERROR_REPORT_INTERVAL = S::plain("KEEL_ERROR_REPORT_INTERVAL", Some("10m"), "At most one report mail per kind of error (or per broken link) in this period; the next one says how many were suppressed.");
     LOG_LEVEL = S::plain("KEEL_LOG_LEVEL", Some("info"), "Log filter: a level (`info`) or directives (`info,keel=debug`) (LOGGING). When no source sets it, `RUST_LOG` is used if set.");
     LOG_FORMAT = S::plain("KEEL_LOG_FORMAT", Some("text"), "Log format: `text` or `json`.").prod(Some("json"));
     LOG_FILE = S::plain("KEEL_LOG_FILE", None, "Also append logs to this file.");

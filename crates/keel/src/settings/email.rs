@@ -28,6 +28,10 @@ pub struct EmailSettings {
     pub server_email: String,
     pub admins: Vec<String>,
     pub managers: Vec<String>,
+    /// Paths whose 404s are not reported to the managers.
+    pub ignorable_404_urls: Vec<regex::Regex>,
+    /// At most one report per fingerprint in this period.
+    pub report_interval: std::time::Duration,
 }
 
 pub(super) fn read(r: &Reader<'_>, cwd: &Path) -> Result<EmailSettings, SettingsError> {
@@ -51,5 +55,14 @@ pub(super) fn read(r: &Reader<'_>, cwd: &Path) -> Result<EmailSettings, Settings
         server_email: r.string(c::SERVER_EMAIL)?,
         admins: r.list(c::ADMINS)?,
         managers: r.list(c::MANAGERS)?,
+        ignorable_404_urls: r.get(c::IGNORABLE_404_URLS, |s| {
+            parse::list(s)
+                .iter()
+                .map(|pattern| {
+                    regex::Regex::new(pattern).map_err(|e| format!("{pattern:?} is not a regular expression: {e}"))
+                })
+                .collect()
+        })?,
+        report_interval: r.positive_seconds(c::ERROR_REPORT_INTERVAL)?,
     })
 }

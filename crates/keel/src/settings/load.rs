@@ -99,6 +99,9 @@ impl Settings {
     pub fn for_test_with(dir: &Path, sections: &[SectionDecl]) -> Self {
         let env = [
             ("KEEL_ENV", "test"),
+            // Servers under test run side by side: none takes the metrics
+            // port unless a test asks (`127.0.0.1:0`).
+            ("KEEL_METRICS_BIND", ""),
             (
                 "KEEL_SECRET_KEY",
                 "test-secret-key-that-is-long-enough-and-varied-0123456789",

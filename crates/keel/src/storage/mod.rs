@@ -71,7 +71,7 @@ impl From<StorageError> for Problem {
             }
             err @ StorageError::Config(_) => {
                 tracing::error!(error = %err, "media storage misconfigured");
-                Problem::internal()
+                Problem::internal_error(&err)
             }
         }
     }

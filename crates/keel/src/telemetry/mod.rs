@@ -12,6 +12,7 @@
 //! addresses.
 
 pub mod batch;
+pub mod process;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -1,0 +1,212 @@
+//! Error reports to the people who run the site (Django's `mail_admins`
+//! and `BrokenLinkEmailsMiddleware`), and to Sentry.
+//!
+//! - a request that failed with a 5xx and recorded an
+//!   [`Incident`] (a panic, an internal error, a timeout) is reported to
+//!   `KEEL_ADMINS` from `KEEL_SERVER_EMAIL`, and to Sentry when
+//!   `KEEL_SENTRY_DSN` is set;
+//! - a 404 whose `Referer` is this site is reported to `KEEL_MANAGERS`,
+//!   unless its path matches `KEEL_IGNORABLE_404_URLS`.
+//!
+//! Mail goes through the durable outbox. Each report has a fingerprint
+//! (error kind + route + location, or the broken path), and the [`gate`]
+//! lets at most one per fingerprint through per
+//! `KEEL_ERROR_REPORT_INTERVAL` (10 minutes), the next one saying how many
+//! were held back. Reports travel to one task over a bounded queue, so a
+//! flood of failures costs the requests nothing and memory stays bounded:
+//! when the queue is full, reports are dropped and counted.
+//!
+//! What a report carries is listed in [`compose`]: never secrets, cookies,
+//! tokens, bodies, query strings or the addresses of the public.
+//!
+//! [`Incident`]: crate::http::incident::Incident
+
+pub mod compose;
+pub mod gate;
+#[cfg(feature = "sentry")]
+pub mod sentry;
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+use crate::core::Core;
+use crate::http::incident::Incident;
+use crate::outbox::{self, EmailMessage, OutboxMessage};
+use gate::{Decision, Gate};
+
+/// Reports waiting for the reporting task; more are dropped and counted.
+const QUEUE: usize = 256;
+
+/// A failed request, as reported.
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    pub time: DateTime<Utc>,
+    pub request_id: Option<String>,
+    pub method: String,
+    /// The route template, never the raw path.
+    pub route: String,
+    pub status: u16,
+    pub user_id: Option<String>,
+    pub incident: Incident,
+}
+
+/// A 404 reached from a page of this site.
+#[derive(Debug, Clone)]
+pub struct BrokenLink {
+    pub time: DateTime<Utc>,
+    pub request_id: Option<String>,
+    /// The requested path, without its query.
+    pub path: String,
+    /// The referring page, without its query or fragment.
+    pub referer: String,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Report {
+    Error(ErrorReport),
+    BrokenLink(BrokenLink),
+}
+
+impl Report {
+    /// Stable across processes and versions: sha256 of the parts.
+    pub fn fingerprint(&self) -> u64 {
+        let mut hash = Sha256::new();
+        match self {
+            Self::Error(r) => {
+                for part in [&r.incident.kind, &r.method, &r.route, &r.incident.location] {
+                    hash.update(part.as_bytes());
+                    hash.update([0]);
+                }
+            }
+            Self::BrokenLink(r) => hash.update(format!("404\0{}", r.path).as_bytes()),
+        }
+        let digest = hash.finalize();
+        u64::from_be_bytes(digest[..8].try_into().expect("a sha256 digest has 32 bytes"))
+    }
+
+    fn label(&self) -> &'static str {
+        match self {
+            Self::Error(_) => "error",
+            Self::BrokenLink(_) => "broken_link",
+        }
+    }
+}
+
+/// The handle requests report through; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Reporter {
+    queue: Option<mpsc::Sender<Report>>,
+    errors: bool,
+    broken_links: bool,
+}
+
+impl Reporter {
+    /// Starts the reporting task when anyone is to hear of anything.
+    pub fn start(core: &Core) -> Self {
+        let email = &core.settings.email;
+        let sentry = Sink::sentry(core);
+        let errors = !email.admins.is_empty() || sentry.is_some();
+        let broken_links = !email.managers.is_empty();
+        let queue = (errors || broken_links).then(|| {
+            let (tx, rx) = mpsc::channel(QUEUE);
+            tokio::spawn(run(core.clone(), sentry, rx));
+            tx
+        });
+        Self {
+            queue,
+            errors,
+            broken_links,
+        }
+    }
+
+    /// Whether failed requests are reported to anyone.
+    pub fn wants_errors(&self) -> bool {
+        self.errors
+    }
+
+    /// Whether broken links are reported to anyone (the managers).
+    pub fn wants_broken_links(&self) -> bool {
+        self.broken_links
+    }
+
+    /// Hands `report` to the reporting task without waiting.
+    pub fn report(&self, report: Report) {
+        let Some(queue) = &self.queue else { return };
+        let label = report.label();
+        if queue.try_send(report).is_err() {
+            metrics::counter!("keel_error_reports_total", "report" => label, "outcome" => "dropped").increment(1);
+        }
+    }
+}
+
+/// Where error reports go besides the admins' inbox.
+enum Sink {
+    #[cfg(feature = "sentry")]
+    Sentry(sentry::Client),
+}
+
+impl Sink {
+    #[cfg(feature = "sentry")]
+    fn sentry(core: &Core) -> Option<Self> {
+        sentry::Client::start(&core.settings).map(Self::Sentry)
+    }
+
+    #[cfg(not(feature = "sentry"))]
+    fn sentry(_core: &Core) -> Option<Self> {
+        None
+    }
+}
+
+async fn run(core: Core, sentry: Option<Sink>, mut queue: mpsc::Receiver<Report>) {
+    let mut gate = Gate::new(core.settings.email.report_interval);
+    while let Some(report) = queue.recv().await {
+        if let (Some(sink), Report::Error(error)) = (&sentry, &report) {
+            match sink {
+                #[cfg(feature = "sentry")]
+                Sink::Sentry(client) => client.send(error),
+            }
+        }
+        let to = match &report {
+            Report::Error(_) => &core.settings.email.admins,
+            Report::BrokenLink(_) => &core.settings.email.managers,
+        };
+        if to.is_empty() {
+            continue;
+        }
+        let fingerprint = report.fingerprint();
+        let label = report.label();
+        let Decision::Send { suppressed } = gate.admit(fingerprint, Instant::now()) else {
+            metrics::counter!("keel_error_reports_total", "report" => label, "outcome" => "suppressed").increment(1);
+            continue;
+        };
+        let (subject, text) = compose::mail(&report, fingerprint, suppressed, &core.settings);
+        let message = OutboxMessage::Email(EmailMessage {
+            from: Some(core.settings.email.server_email.clone()),
+            to: to.clone(),
+            subject,
+            text,
+        });
+        match enqueue(&core, &message).await {
+            Ok(()) => {
+                metrics::counter!("keel_error_reports_total", "report" => label, "outcome" => "sent").increment(1);
+            }
+            Err(err) => {
+                tracing::error!(error = %err, report = label, "cannot queue the report mail");
+                metrics::counter!("keel_error_reports_total", "report" => label, "outcome" => "failed").increment(1);
+                gate.failed(fingerprint, suppressed);
+            }
+        }
+    }
+}
+
+async fn enqueue(core: &Core, message: &OutboxMessage) -> Result<(), crate::db::DbError> {
+    let mut tx = core.db.begin().await?;
+    outbox::enqueue(&mut tx, message).await?;
+    tx.commit().await?;
+    outbox::wake_workers();
+    Ok(())
+}
