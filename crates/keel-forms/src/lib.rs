@@ -41,6 +41,13 @@ impl App for FormsApp {
         "forms"
     }
 
+    fn describe_metrics(&self) {
+        metrics::describe_counter!(
+            "keel_submissions_total",
+            "Public submissions, accepted or rejected, by reason (validation, rate_limit, honeypot, closed, token, too_large, not_found, error)."
+        );
+    }
+
     fn routes(&self, core: &Core) -> Router {
         Router::new().route("/", get(home)).merge(http::router(core))
     }

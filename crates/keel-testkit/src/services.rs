@@ -89,3 +89,16 @@ pub async fn redis_url() -> Option<String> {
 pub fn missing_program(program: &str) {
     missing(program, "PATH", "not installed");
 }
+
+/// Whether `program` is on the PATH; prints why not (or panics, when
+/// services are required).
+pub fn program_installed(program: &str) -> bool {
+    let found = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        missing_program(program);
+    }
+    found
+}

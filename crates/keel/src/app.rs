@@ -56,6 +56,11 @@ pub trait App: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Describes the app's own metrics (`metrics::describe_counter!` and
+    /// the like), called once the recorder is installed, so `/metrics`
+    /// carries their help text.
+    fn describe_metrics(&self) {}
+
     /// The OpenAPI description of this app's routes, merged into the core's
     /// at `GET /api/openapi.json` (see [`crate::launch::document`]).
     fn openapi(&self) -> Option<utoipa::openapi::OpenApi> {

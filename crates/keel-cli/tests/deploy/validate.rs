@@ -5,20 +5,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use keel_testkit::services::missing_program;
+use keel_testkit::services::program_installed as installed;
 
 use super::{render, PROD};
-
-fn installed(program: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        missing_program(program);
-    }
-    found
-}
 
 fn check(command: &mut Command) -> String {
     let out = command.output().expect("the tool runs");

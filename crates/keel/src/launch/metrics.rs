@@ -152,6 +152,7 @@ pub(super) async fn upkeep() {
 
 async fn scrape(State(core): State<Core>) -> Response {
     read_states(&core).await;
+    recorder().run_upkeep();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         format!("{}\n{}", recorder().render().trim_end(), process_text()),

@@ -131,6 +131,9 @@ impl Keel {
         report::install_panic_hook();
         if core.settings.server.metrics_bind.is_some() {
             metrics::recorder();
+            for app in &site.apps {
+                app.describe_metrics();
+            }
         }
         let reporter = Reporter::start(&core);
         let router = stack::build(&core, &policy, routes, reporter);
