@@ -108,7 +108,7 @@ impl Reporter {
     /// Starts the reporting task when anyone is to hear of anything.
     pub fn start(core: &Core) -> Self {
         let email = &core.settings.email;
-        let sentry = Sink::sentry(core);
+        let sentry = SentryClient::start(&core.settings);
         let errors = !email.admins.is_empty() || sentry.is_some();
         let broken_links = !email.managers.is_empty();
         let queue = (errors || broken_links).then(|| {
@@ -143,32 +143,30 @@ impl Reporter {
     }
 }
 
-/// Where error reports go besides the admins' inbox.
-enum Sink {
-    #[cfg(feature = "sentry")]
-    Sentry(sentry::Client),
-}
+#[cfg(feature = "sentry")]
+use sentry::Client as SentryClient;
 
-impl Sink {
-    #[cfg(feature = "sentry")]
-    fn sentry(core: &Core) -> Option<Self> {
-        sentry::Client::start(&core.settings).map(Self::Sentry)
-    }
+/// Without the `sentry` feature: a DSN is never used.
+#[cfg(not(feature = "sentry"))]
+struct SentryClient;
 
-    #[cfg(not(feature = "sentry"))]
-    fn sentry(_core: &Core) -> Option<Self> {
+#[cfg(not(feature = "sentry"))]
+impl SentryClient {
+    fn start(settings: &crate::settings::Settings) -> Option<Self> {
+        if settings.log.sentry_dsn.is_some() {
+            tracing::warn!("KEEL_SENTRY_DSN is set but this build has no `sentry` feature; errors are not sent");
+        }
         None
     }
+
+    fn send(&self, _report: &ErrorReport) {}
 }
 
-async fn run(core: Core, sentry: Option<Sink>, mut queue: mpsc::Receiver<Report>) {
+async fn run(core: Core, sentry: Option<SentryClient>, mut queue: mpsc::Receiver<Report>) {
     let mut gate = Gate::new(core.settings.email.report_interval);
     while let Some(report) = queue.recv().await {
-        if let (Some(sink), Report::Error(error)) = (&sentry, &report) {
-            match sink {
-                #[cfg(feature = "sentry")]
-                Sink::Sentry(client) => client.send(error),
-            }
+        if let (Some(sentry), Report::Error(error)) = (&sentry, &report) {
+            sentry.send(error);
         }
         let to = match &report {
             Report::Error(_) => &core.settings.email.admins,
