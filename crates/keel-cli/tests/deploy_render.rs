@@ -24,6 +24,8 @@ pub(crate) const PROD: &[(&str, &str)] = &[
     ("DATABASE_URL", "postgres://keel:secret@db.internal:5432/keel"),
     ("KEEL_CACHE_URL", "redis://:secret@cache.internal:6379/0"),
     ("KEEL_MEDIA_ACCEL_REDIRECT", "/protected-media/"),
+    // The prod default, which the command-line tests otherwise clear.
+    ("KEEL_METRICS_BIND", "127.0.0.1:9100"),
 ];
 
 /// Renders every target into `dir/out` and returns that folder.
@@ -62,7 +64,7 @@ fn rendered_files_match_their_snapshots_and_are_the_same_every_time() {
     let first = files(&render(a.path(), PROD, &[]));
     let second = files(&render(b.path(), PROD, &[]));
     assert_eq!(first, second, "same settings, same bytes (working folders differ)");
-    assert_eq!(first.len(), 18);
+    assert_eq!(first.len(), 21);
     let snapshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/deploy/snapshots");
     let bless = std::env::var_os("KEEL_BLESS").is_some();
     for (name, contents) in &first {

@@ -13,13 +13,20 @@ pub(crate) struct Args {
     /// Address to listen on (overrides KEEL_BIND), e.g. 0.0.0.0:8000.
     #[arg(long, value_name = "ADDR")]
     bind: Option<SocketAddr>,
+    /// Address of the `/metrics` listener (overrides KEEL_METRICS_BIND),
+    /// e.g. 127.0.0.1:9101 for a second instance on one machine.
+    #[arg(long, value_name = "ADDR")]
+    metrics_bind: Option<SocketAddr>,
 }
 
-pub(crate) async fn run(args: Args, settings: Settings) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: Args, mut settings: Settings) -> anyhow::Result<ExitCode> {
     let bind = args.bind.unwrap_or(settings.bind);
+    if args.metrics_bind.is_some() {
+        settings.server.metrics_bind = args.metrics_bind;
+    }
     let profile = settings.profile;
     let site = keel_cli::site();
-    let keel = match Keel::build(settings, &site).await {
+    let mut keel = match Keel::build(settings, &site).await {
         Ok(keel) => keel,
         Err(err @ keel::launch::LaunchError::PendingMigrations(_)) => {
             eprintln!("keel: {err}");
@@ -47,11 +54,13 @@ pub(crate) async fn run(args: Args, settings: Settings) -> anyhow::Result<ExitCo
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("while binding {bind}"))?;
+    let metrics = keel.bind_metrics().await.context("while binding KEEL_METRICS_BIND")?;
     tracing::info!(
         address = %listener.local_addr().context("while reading the bound address")?,
         profile = %profile,
         database = keel.core.db.backend().as_str(),
         cache = keel.core.cache.backend_name(),
+        metrics = %metrics.map_or_else(|| "off".to_owned(), |addr| format!("http://{addr}/metrics")),
         "listening"
     );
     tokio::spawn(keel::telemetry::reopen_on_hangup());

@@ -85,6 +85,13 @@ fn systemd_verifies_the_units_and_the_instance_is_well_sandboxed() {
             &[("/usr/local/bin/keel", binary)],
         );
     }
+    // The first instance's drop-in: its own /metrics port.
+    std::fs::create_dir_all(units.join("keel@8000.service.d")).unwrap();
+    substituted(
+        &out.join("systemd/keel@8000.service.d/metrics.conf"),
+        &units.join("keel@8000.service.d/metrics.conf"),
+        &[("/usr/local/bin/keel", binary)],
+    );
     let mut verify = Command::new("systemd-analyze");
     verify.current_dir(&units).args(["verify", "--man=no"]);
     verify.args(names.iter().map(|(_, to)| format!("./{to}")));
@@ -108,6 +115,28 @@ fn systemd_verifies_the_units_and_the_instance_is_well_sandboxed() {
         .expect("a number");
     println!("systemd-analyze security keel@8000.service: {score}");
     assert!(score < 2.0, "{line}");
+}
+
+#[test]
+fn prometheus_accepts_the_scrape_job_of_every_instance() {
+    if !installed("promtool") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = render(dir.path(), PROD, &["--instances", "3"]);
+    let job = out.join("prometheus/keel.yml");
+    let text = std::fs::read_to_string(&job).unwrap();
+    assert!(
+        text.contains("['127.0.0.1:9100', '127.0.0.1:9101', '127.0.0.1:9102']"),
+        "{text}"
+    );
+    let said = check(Command::new("promtool").arg("check").arg("config").arg(&job));
+    assert!(said.contains("SUCCESS"), "{said}");
+    for (port, metrics) in [(8000, 9100), (8002, 9102)] {
+        let dropin = std::fs::read_to_string(out.join(format!("systemd/keel@{port}.service.d/metrics.conf"))).unwrap();
+        let line = format!("serve --bind 127.0.0.1:{port} --metrics-bind 127.0.0.1:{metrics}");
+        assert!(dropin.contains(&line), "{dropin}");
+    }
 }
 
 #[test]

@@ -258,7 +258,7 @@ fn service_checks(settings: &Settings, findings: &mut Vec<Finding>) {
             push(findings, &r::DEFAULT_SENDER, format!("{name} is {value}"));
         }
     }
-    if settings.email.admins.is_empty() {
+    if settings.email.admins.is_empty() && settings.log.sentry_dsn.is_none() {
         push(findings, &r::NO_ADMINS, "KEEL_ADMINS is empty");
     }
 }

@@ -43,6 +43,7 @@ fn findings(env: &[(&str, &str)], toml: Option<&str>) -> Vec<&'static str> {
     .expect("valid settings");
     let mut all = deploy_checks(&settings);
     public_url_checks(&settings, &mut all);
+    all.extend(super::reports::findings(&settings));
     let mut ids: Vec<&'static str> = all.iter().map(|f| f.id).collect();
     ids.sort_unstable();
     ids
@@ -174,11 +175,40 @@ fn each_check_fires_on_its_setting() {
             "the default sender",
         ),
         (&[("KEEL_ADMINS", "")], "keel.email.W103", "no admins"),
+        (
+            &[("KEEL_EMAIL_URL", "file://mail")],
+            "keel.email.W104",
+            "reports only written to files",
+        ),
+        (
+            &[("KEEL_METRICS_BIND", "0.0.0.0:9100")],
+            "keel.metrics.W001",
+            "metrics on every interface",
+        ),
+        (
+            &[("KEEL_SENTRY_DSN", "https://sentry.example.com/1")],
+            "keel.log.E001",
+            "a DSN without its key",
+        ),
     ];
     for (changes, id, why) in cases {
         let ids = findings(&with(changes), None);
         assert!(ids.contains(id), "{why}: expected {id}, got {ids:?}");
     }
+}
+
+#[test]
+fn sentry_alone_is_someone_hearing_of_errors() {
+    let ids = findings(
+        &with(&[
+            ("KEEL_ADMINS", ""),
+            ("KEEL_SENTRY_DSN", "https://key@o1.ingest.sentry.io/42"),
+        ]),
+        None,
+    );
+    assert!(ids.is_empty(), "{ids:?}");
+    let ids = findings(&with(&[("KEEL_METRICS_BIND", "10.0.0.5:9100")]), None);
+    assert!(ids.is_empty(), "a private address is where Prometheus scrapes: {ids:?}");
 }
 
 #[test]

@@ -7,6 +7,7 @@ pub mod deploy;
 #[cfg(test)]
 mod deploy_tests;
 pub mod registry;
+pub mod reports;
 
 use serde::Serialize;
 

@@ -143,8 +143,17 @@ checks! {
     DEFAULT_SENDER = Check::deploy("keel.email.W102", Level::Warning, "The senders are not the development defaults.",
         "Set KEEL_DEFAULT_FROM_EMAIL and KEEL_SERVER_EMAIL to addresses of your domain; many providers reject mail from @localhost.");
 
-    NO_ADMINS = Check::deploy("keel.email.W103", Level::Warning, "Someone gets error reports (KEEL_ADMINS).",
-        "Set KEEL_ADMINS (`Name <addr>, …`) so someone hears about server errors.");
+    NO_ADMINS = Check::deploy("keel.email.W103", Level::Warning, "Someone gets error reports (KEEL_ADMINS or KEEL_SENTRY_DSN).",
+        "Set KEEL_ADMINS (`Name <addr>, …`): every server error is then mailed to them (each kind at most once per KEEL_ERROR_REPORT_INTERVAL), or set KEEL_SENTRY_DSN.");
+
+    REPORTS_NOT_MAILED = Check::deploy("keel.email.W104", Level::Warning, "Error and broken-link reports go out by mail.",
+        "KEEL_ADMINS or KEEL_MANAGERS is set but KEEL_EMAIL_URL is console:// or file://, which only print or store mail: set an smtp:// backend (or KEEL_SENTRY_DSN for errors).");
+
+    SENTRY_DSN_SHAPE = Check::always("keel.log.E001", Level::Error, "KEEL_SENTRY_DSN is a Sentry DSN.",
+        "Copy the DSN from the Sentry project (Settings → Client Keys): https://PUBLIC_KEY@HOST/PROJECT_ID, the key before the @ and the numeric project id last.");
+
+    METRICS_PUBLIC = Check::deploy("keel.metrics.W001", Level::Warning, "/metrics listens on loopback or a private network only.",
+        "Bind KEEL_METRICS_BIND to 127.0.0.1:9100, or to the private address Prometheus scrapes: metrics tell routes, traffic and internals to anyone, without authentication.");
 
     STATIC_MANIFEST = Check::deploy("keel.static.E001", Level::Error, "collectstatic has run: the manifest matches the static files.",
         "Run `keel collectstatic --no-input` in every release, after the code and settings are in place and before `keel serve`.");

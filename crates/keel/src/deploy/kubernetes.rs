@@ -13,7 +13,38 @@ pub(super) fn files(plan: &Plan) -> Vec<File> {
     let host = plan.host();
     let replicas = plan.ports.len().max(2);
     let grace = plan.shutdown.as_secs() + 15;
-    let container = "      securityContext:
+    // /metrics on the pod's own (private) address, for Prometheus's pod
+    // discovery; never on every interface.
+    let metrics_port = plan.metrics.first().map(std::net::SocketAddr::port);
+    let metrics_env = metrics_port.map_or_else(String::new, |port| {
+        format!(
+            "            - name: POD_IP
+              valueFrom:
+                fieldRef:
+                  fieldPath: status.podIP
+            - name: KEEL_METRICS_BIND
+              value: $(POD_IP):{port}
+"
+        )
+    });
+    let (annotations, metrics_ports) = metrics_port.map_or_else(Default::default, |port| {
+        (
+            format!(
+                "      annotations:
+        prometheus.io/scrape: \"true\"
+        prometheus.io/port: \"{port}\"
+        prometheus.io/path: /metrics
+"
+            ),
+            format!(
+                "            - name: metrics
+              containerPort: {port}
+"
+            ),
+        )
+    });
+    let container = format!(
+        "      securityContext:
         runAsNonRoot: true
         runAsUser: 10001
         runAsGroup: 10001
@@ -31,7 +62,7 @@ pub(super) fn files(plan: &Plan) -> Vec<File> {
               value: 0.0.0.0:8000
             - name: KEEL_STATIC_ROOT
               value: /var/lib/keel/static
-          securityContext:
+{metrics_env}          securityContext:
             allowPrivilegeEscalation: false
             readOnlyRootFilesystem: true
             capabilities:
@@ -41,7 +72,8 @@ pub(super) fn files(plan: &Plan) -> Vec<File> {
               mountPath: /var/lib/keel
             - name: tmp
               mountPath: /tmp
-";
+"
+    );
     let volumes = "      volumes:
         - name: state
           emptyDir: {}
@@ -71,13 +103,13 @@ spec:
     metadata:
       labels:
         app: keel
-    spec:
+{annotations}    spec:
       terminationGracePeriodSeconds: {grace}
 {container}          args: [\"serve\"]
           ports:
             - name: http
               containerPort: 8000
-          readinessProbe:
+{metrics_ports}          readinessProbe:
             httpGet:
               path: /readyz
               port: http

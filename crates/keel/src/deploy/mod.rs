@@ -47,16 +47,16 @@ pub struct Options {
 /// One rendered file, by its path inside the output folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct File {
-    pub path: &'static str,
+    pub path: String,
     pub contents: String,
     /// Written readable by its owner only (a private key).
     pub private: bool,
 }
 
 impl File {
-    fn new(path: &'static str, contents: String) -> Self {
+    fn new(path: impl Into<String>, contents: String) -> Self {
         Self {
-            path,
+            path: path.into(),
             contents,
             private: false,
         }
@@ -85,6 +85,9 @@ pub fn render(settings: &Settings, site: &Site, options: &Options) -> Result<Vec
         File::new(".env.example", env::example(&plan)),
         File::new("README.txt", plan.readme()),
     ];
+    if !plan.metrics.is_empty() {
+        files.push(File::new("prometheus/keel.yml", prometheus(&plan)));
+    }
     for target in &plan.targets {
         match target {
             Target::Systemd => files.extend(systemd::units(&plan)),
@@ -96,6 +99,23 @@ pub fn render(settings: &Settings, site: &Site, options: &Options) -> Result<Vec
         files.extend(tls::self_signed(&plan.hosts).map_err(DeployError::Certificate)?);
     }
     Ok(files)
+}
+
+/// A Prometheus scrape job for the instances' `/metrics` listeners.
+fn prometheus(plan: &Plan) -> String {
+    let targets: Vec<String> = plan.metrics.iter().map(|addr| format!("'{addr}'")).collect();
+    format!(
+        "# Rendered by `keel deploy render`: Prometheus scraping each instance's
+# /metrics listener (KEEL_METRICS_BIND, one port per instance). Merge the
+# job into /etc/prometheus/prometheus.yml, or run Prometheus with this file.
+scrape_configs:
+  - job_name: keel
+    scrape_interval: 15s
+    static_configs:
+      - targets: [{}]
+",
+        targets.join(", ")
+    )
 }
 
 /// Writes `files` under `out`, which must be absent or empty unless
@@ -118,7 +138,7 @@ pub fn write(out: &Path, files: &[File], force: bool) -> Result<(), DeployError>
         Err(err) => return Err(io(out)(err)),
     }
     for file in files {
-        let path = out.join(file.path);
+        let path = out.join(&file.path);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io(parent))?;
         }

@@ -34,6 +34,8 @@ pub enum PlanError {
     PlainHttpInProd(String),
     #[error("KEEL_BIND: port {0} leaves no room for {1} instance(s) on the ports after it")]
     Ports(u16, u16),
+    #[error("KEEL_METRICS_BIND: port {0} leaves no room for {1} instance(s) on the ports after it")]
+    MetricsPorts(u16, u16),
     #[error("the apps' settings: {0}")]
     Catalog(String),
 }
@@ -46,6 +48,9 @@ pub struct Plan {
     pub hosts: Vec<String>,
     /// The instances' ports on 127.0.0.1, from `KEEL_BIND`'s port up.
     pub ports: Vec<u16>,
+    /// Each instance's `/metrics` listener, from `KEEL_METRICS_BIND`'s
+    /// port up (none when it is empty).
+    pub metrics: Vec<std::net::SocketAddr>,
     pub static_url: Option<String>,
     pub static_root: PathBuf,
     /// The local media folder (none with S3).
@@ -90,6 +95,18 @@ impl Plan {
             .map(|i| first.checked_add(i))
             .collect::<Option<Vec<u16>>>()
             .ok_or(PlanError::Ports(first, options.instances))?;
+        let metrics = match settings.server.metrics_bind {
+            Some(first) => (0..options.instances)
+                .map(|i| {
+                    first
+                        .port()
+                        .checked_add(i)
+                        .map(|port| std::net::SocketAddr::new(first.ip(), port))
+                })
+                .collect::<Option<Vec<_>>>()
+                .ok_or(PlanError::MetricsPorts(first.port(), options.instances))?,
+            None => Vec::new(),
+        };
         let mut hosts = vec![host.clone()];
         for entry in &security.allowed_hosts {
             let entry = entry.trim().trim_end_matches('.').to_ascii_lowercase();
@@ -112,6 +129,7 @@ impl Plan {
             public_url: public,
             hosts,
             ports,
+            metrics,
             static_url: files.static_url.starts_with('/').then(|| files.static_url.clone()),
             static_root: rebase(&files.static_root),
             media_root: match &files.media_storage {
@@ -178,6 +196,9 @@ impl Plan {
                     "kubernetes/      Deployment, Service, Ingress, migrate Job, PDB, HPA, Secret template\n"
                 }
             });
+        }
+        if !self.metrics.is_empty() {
+            out.push_str("prometheus/      a scrape job for each instance's /metrics listener\n");
         }
         if self.self_signed {
             out.push_str("tls/             a self-signed certificate for local use only\n");

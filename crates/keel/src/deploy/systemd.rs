@@ -149,11 +149,24 @@ Persistent=true
 WantedBy=timers.target
 "
     );
-    vec![
+    let mut files = vec![
         File::new("systemd/keel@.service", instance),
         File::new("systemd/keel-prepare.service", prepare),
         File::new("systemd/keel.target", target),
         File::new("systemd/keel-clearsessions.service", clear),
         File::new("systemd/keel-clearsessions.timer", timer),
-    ]
+    ];
+    // Each instance's /metrics on a port of its own: the instances share
+    // one settings file, so the port is given on the command line.
+    for (port, metrics) in plan.ports.iter().zip(&plan.metrics) {
+        let dropin = format!(
+            "{HEADER}
+[Service]
+ExecStart=
+ExecStart={BINARY} serve --bind 127.0.0.1:{port} --metrics-bind {metrics}
+"
+        );
+        files.push(File::new(format!("systemd/keel@{port}.service.d/metrics.conf"), dropin));
+    }
+    files
 }

@@ -30,7 +30,7 @@ pub(super) fn self_signed(hosts: &[String]) -> Result<Vec<File>, String> {
     Ok(vec![
         File::new("tls/fullchain.pem", cert.pem()),
         File {
-            path: "tls/privkey.pem",
+            path: "tls/privkey.pem".to_owned(),
             contents: key.serialize_pem(),
             private: true,
         },

@@ -20,6 +20,7 @@ pub async fn run(core: &Core, apps: &[Box<dyn App>], deploy: bool) -> Vec<Findin
     settings_checks(core, &mut findings);
     crate::checks::deploy::public_url_checks(&core.settings, &mut findings);
     findings.extend(crate::outbox::checks::findings(&core.settings));
+    findings.extend(crate::checks::reports::findings(&core.settings));
     if deploy {
         findings.extend(crate::checks::deploy::deploy_checks(&core.settings));
     }

@@ -10,7 +10,7 @@
 
 use std::fmt::Write;
 
-use super::{BrokenLink, ErrorReport, Report};
+use super::report::{BrokenLink, ErrorReport, Report};
 use crate::http::incident::shorten;
 use crate::settings::Settings;
 

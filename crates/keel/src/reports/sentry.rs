@@ -18,7 +18,7 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 use sentry::protocol::{Event, Exception, Level, Map, User};
 
-use super::ErrorReport;
+use super::report::ErrorReport;
 use crate::settings::Settings;
 
 /// How long closing waits for events still in flight.
