@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Peak memory of `keel serve` while exporting 100,000 responses as CSV.
+"""Peak memory, size and time of `keel serve` exporting 100,000 responses as CSV.
 
 Starts a release `keel serve` on a fresh SQLite database, creates a form
 through the API, writes N responses straight into the database (fast), then
-downloads `/api/forms/{id}/responses.csv` and reports the process's peak
-RSS (VmHWM) before and during the export, the CSV size and the time taken.
+downloads `/api/forms/{id}/responses.csv` three times: uncompressed, then
+asking for gzip, then for brotli (`Accept-Encoding`), and reports for each
+the bytes transferred and the time taken, and the process's peak RSS
+(VmHWM) before and during the exports.
 
     python3 benches/csv_export.py [--binary target/release/keel] [--responses 100000]
 """
@@ -16,6 +18,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
+import urllib.request
 import uuid
 
 from benchlib import Client, free_port, serve, status_kib
@@ -47,18 +50,25 @@ def main():
         db.close()
 
         before = status_kib(proc.pid, "VmHWM")
-        started = time.perf_counter()
-        size = 0
         rss_during = 0
-        with client.opener.open(f"{base}/api/forms/{form['id']}/responses.csv") as response:
-            while chunk := response.read(1 << 16):
-                size += len(chunk)
-                rss_during = max(rss_during, status_kib(proc.pid, "VmRSS"))
-        elapsed = time.perf_counter() - started
+        plain = None
+        for encoding in ("identity", "gzip", "br"):
+            request = urllib.request.Request(f"{base}/api/forms/{form['id']}/responses.csv",
+                                             headers={"Accept-Encoding": encoding})
+            started = time.perf_counter()
+            size = 0
+            with client.opener.open(request) as response:
+                sent = response.headers.get("Content-Encoding", "identity")
+                while chunk := response.read(1 << 16):
+                    size += len(chunk)
+                    rss_during = max(rss_during, status_kib(proc.pid, "VmRSS"))
+            elapsed = time.perf_counter() - started
+            plain = plain or size
+            print(f"CSV export of {args.responses:,} responses, {sent:8}: {size / 1e6:6.1f} MB transferred "
+                  f"({size / plain:.1%} of plain) in {elapsed:.2f} s")
         after = status_kib(proc.pid, "VmHWM")
-        print(f"CSV export of {args.responses:,} responses ({size / 1e6:.1f} MB) in {elapsed:.2f} s")
-        print(f"peak RSS before the export {before / 1024:.1f} MB, "
-              f"during it {rss_during / 1024:.1f} MB, peak after {after / 1024:.1f} MB")
+        print(f"peak RSS before the exports {before / 1024:.1f} MB, "
+              f"during them {rss_during / 1024:.1f} MB, peak after {after / 1024:.1f} MB")
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -16,6 +16,8 @@ const GOOD_PROD_KEY: &str = "k3ElqZ0x9Vb7Rw2mNp4Ts6Yu8Ia1Oc5Ed7Gf9Hh2Jj4Kk6Ll8Zz
 struct Served {
     child: Child,
     addr: String,
+    /// The `/metrics` listener's address, when one is bound.
+    metrics: Option<String>,
     stderr: std::sync::mpsc::Receiver<String>,
 }
 
@@ -28,7 +30,12 @@ impl Drop for Served {
 }
 
 fn serve(dir: &Path, env: &[(&str, &str)]) -> Served {
-    let child = keel(dir, &["serve", "--bind", "127.0.0.1:0"], env)
+    serve_with(dir, &[], env)
+}
+
+fn serve_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Served {
+    let all = [&["serve", "--bind", "127.0.0.1:0"], args].concat();
+    let child = keel(dir, &all, env)
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -37,6 +44,7 @@ fn serve(dir: &Path, env: &[(&str, &str)]) -> Served {
     let mut served = Served {
         child,
         addr: String::new(),
+        metrics: None,
         stderr: rx,
     };
     let stderr = served.child.stderr.take().unwrap();
@@ -55,6 +63,10 @@ fn serve(dir: &Path, env: &[(&str, &str)]) -> Served {
             .expect("serve announces its address");
         if let Some(rest) = line.split("address").nth(1) {
             if line.contains("listening") {
+                served.metrics = line
+                    .split("metrics=http://")
+                    .nth(1)
+                    .map(|m| m.split('/').next().unwrap_or("").to_owned());
                 served.addr = rest
                     .trim_start_matches(['=', '"', ':', ' '])
                     .chars()
@@ -122,6 +134,32 @@ fn serve_on_a_fresh_folder_creates_and_migrates_sqlite_then_exits_0_on_sigterm()
             .any(|l| l.contains("keel::access") && l.contains("/readyz") && l.contains("status=200")),
         "one access line per request: {log:#?}"
     );
+}
+
+#[test]
+fn metrics_are_served_on_their_own_listener_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve_with(dir.path(), &["--metrics-bind", "127.0.0.1:0"], &[]);
+    let metrics = served
+        .metrics
+        .clone()
+        .expect("the listening line names the metrics listener");
+    assert_eq!(http_get(&served.addr, "/healthz").0, 200);
+    let (status, body) = http_get(&metrics, "/metrics");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("keel_build_info{version=") && body.contains("process_open_fds"),
+        "{body}"
+    );
+    assert!(body.contains("route=\"/healthz\""), "{body}");
+    assert_eq!(
+        http_get(&served.addr, "/metrics").0,
+        404,
+        "never on the public listener"
+    );
+
+    let quiet = serve(dir.path(), &[]);
+    assert_eq!(quiet.metrics, None, "KEEL_METRICS_BIND empty: no listener");
 }
 
 fn prod_env(db_url: &str) -> Vec<(&str, &str)> {

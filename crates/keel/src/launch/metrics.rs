@@ -13,6 +13,8 @@
 //! raw path, and a method outside the usual ones is `other`, so a scan of
 //! random paths and methods adds no series.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -22,6 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use http::{header, Method};
+use metrics::{Counter, Gauge, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use crate::core::Core;
@@ -41,11 +44,16 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 /// The process's recorder, installed on first call.
 pub(super) fn recorder() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
-        let handle = PrometheusBuilder::new()
+        let recorder = PrometheusBuilder::new()
             .set_buckets(&BUCKETS)
             .expect("the bucket list is not empty")
-            .install_recorder()
-            .expect("no other metrics recorder is installed in this process");
+            .build_recorder();
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            // An embedding program installed its own: `/metrics` then
+            // shows only what is read at scrape time.
+            tracing::warn!("another metrics recorder is installed; /metrics holds only Keel's process figures");
+        }
         describe();
         metrics::gauge!("keel_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
         handle
@@ -102,23 +110,59 @@ fn describe() {
     describe_gauge!("keel_build_info", "Keel's version, as a label; always 1.");
 }
 
+/// The handles of one route on one worker thread: registering a labelled
+/// metric costs a key built and hashed and a look-up in the recorder's
+/// registry, too much for every request, so each thread keeps the handles
+/// it has used (bounded by routes × methods × statuses, as the series are).
+#[derive(Default)]
+struct RouteHandles {
+    durations: Vec<(&'static str, Histogram)>,
+    requests: Vec<(&'static str, u16, Counter)>,
+}
+
+thread_local! {
+    static HANDLES: RefCell<HashMap<String, RouteHandles>> = RefCell::new(HashMap::new());
+    static IN_FLIGHT: Gauge = metrics::gauge!("keel_http_requests_in_flight");
+}
+
 /// Request layer: in-flight gauge, count and latency by route template.
 pub(super) async fn measure(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = method_label(request.method());
-    let in_flight = metrics::gauge!("keel_http_requests_in_flight");
-    in_flight.increment(1.0);
+    IN_FLIGHT.with(|g| g.increment(1.0));
     let response = next.run(request).await;
-    in_flight.decrement(1.0);
+    IN_FLIGHT.with(|g| g.decrement(1.0));
     let route = response
         .extensions()
         .get::<RouteName>()
-        .map_or_else(|| "unmatched".to_owned(), |r| r.0.clone());
-    let status = response.status().as_u16().to_string();
-    metrics::histogram!("keel_http_request_duration_seconds", "route" => route.clone(), "method" => method)
-        .record(started.elapsed().as_secs_f64());
-    metrics::counter!("keel_http_requests_total", "route" => route, "method" => method, "status" => status)
-        .increment(1);
+        .map_or("unmatched", |r| r.0.as_str());
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed().as_secs_f64();
+    HANDLES.with(|handles| {
+        let mut handles = handles.borrow_mut();
+        if !handles.contains_key(route) {
+            handles.insert(route.to_owned(), RouteHandles::default());
+        }
+        let entry = handles.get_mut(route).expect("inserted above");
+        match entry.durations.iter().find(|(m, _)| *m == method) {
+            Some((_, histogram)) => histogram.record(elapsed),
+            None => {
+                let histogram =
+                    metrics::histogram!("keel_http_request_duration_seconds", "route" => route.to_owned(), "method" => method);
+                histogram.record(elapsed);
+                entry.durations.push((method, histogram));
+            }
+        }
+        match entry.requests.iter().find(|(m, s, _)| *m == method && *s == status) {
+            Some((_, _, counter)) => counter.increment(1),
+            None => {
+                let counter = metrics::counter!("keel_http_requests_total",
+                    "route" => route.to_owned(), "method" => method, "status" => status.to_string());
+                counter.increment(1);
+                entry.requests.push((method, status, counter));
+            }
+        }
+    });
     response
 }
 
