@@ -84,6 +84,9 @@ impl Topology {
         .collect();
         env.push(("KEEL_PUBLIC_URL".into(), format!("https://localhost:{https}")));
         env.push(("KEEL_BIND".into(), format!("127.0.0.1:{base}")));
+        // Each instance's /metrics on a port of its own, as the rendered
+        // systemd drop-ins give them.
+        env.push(("KEEL_METRICS_BIND".into(), format!("127.0.0.1:{}", two_ports())));
         env.push(("DATABASE_URL".into(), db.url.clone()));
         env.push((
             "KEEL_CACHE_KEY_PREFIX".into(),
@@ -140,17 +143,29 @@ impl Topology {
             .append(true)
             .open(self.path(&format!("instance-{port}.log")))
             .unwrap();
-        let child = keel(
-            self.dir.path(),
-            &self.env,
-            &["serve", "--bind", &format!("127.0.0.1:{port}")],
-        )
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("keel serve starts");
+        // The command the rendered unit runs for this instance: its
+        // drop-in's ExecStart (the port, and /metrics on one of its own).
+        let dropin = self.path(&format!("deploy/systemd/keel@{port}.service.d/metrics.conf"));
+        let dropin = std::fs::read_to_string(dropin).expect("a drop-in per instance");
+        let exec = dropin
+            .lines()
+            .rev()
+            .find_map(|line| line.strip_prefix("ExecStart=/"))
+            .expect("the drop-in's command");
+        let args: Vec<&str> = exec.split_whitespace().skip(1).collect();
+        assert!(args.contains(&format!("127.0.0.1:{port}").as_str()), "{exec}");
+        let metrics = args.last().expect("the metrics address").to_string();
+        let child = keel(self.dir.path(), &self.env, &args)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("keel serve starts");
         self.instances[i] = Some(child);
         self.wait_ready(i).await;
+        let scrape = reqwest::get(format!("http://{metrics}/metrics"))
+            .await
+            .expect("the instance's /metrics");
+        assert_eq!(scrape.status(), 200, "instance {i} serves /metrics on {metrics}");
     }
 
     pub(crate) async fn wait_ready(&self, i: usize) {
