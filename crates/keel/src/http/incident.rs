@@ -118,7 +118,7 @@ fn short_type_name<E: ?Sized>() -> &'static str {
     base.rsplit("::").next().unwrap_or(base)
 }
 
-/// One line of at most [`MAX_CAUSE_CHARS`] characters.
+/// One line of at most 300 characters (control characters become spaces).
 pub fn shorten(text: &str) -> String {
     let line: String = text
         .chars()
