@@ -37,7 +37,7 @@ FLOORS = {
         ["core"],
         ["accounts", "outbox", "reports", "ops", "server", "app"],
         ["launch"],
-        ["deploy"],
+        ["deploy", "backup"],
     ],
     "keel_forms": [
         ["error", "domain", "csv"],

@@ -45,6 +45,10 @@ enum Command {
     Sendtestemail(commands::sendtestemail::Args),
     /// Copy the static files into KEEL_STATIC_ROOT with hashed names, a manifest and .gz/.br siblings.
     Collectstatic(commands::collectstatic::Args),
+    /// Archive the database and the media (one file, checksummed, optionally encrypted).
+    Backup(commands::backup::BackupArgs),
+    /// Restore an archive made by `keel backup` (checked whole before anything is written).
+    Restore(commands::backup::RestoreArgs),
     /// Production files for this site: nginx, systemd, compose, Kubernetes.
     #[command(subcommand)]
     Deploy(commands::deploy::Command),
@@ -102,6 +106,8 @@ fn main() -> ExitCode {
             Command::Clearsessions => commands::users::clear_sessions(settings).await,
             Command::Sendtestemail(args) => commands::sendtestemail::run(args, settings).await,
             Command::Collectstatic(args) => commands::collectstatic::run(args, &settings),
+            Command::Backup(args) => commands::backup::backup(args, settings).await,
+            Command::Restore(args) => commands::backup::restore(args, settings).await,
             Command::Settings(_) | Command::Secret(_) | Command::Deploy(_) => {
                 unreachable!("handled before the runtime starts")
             }

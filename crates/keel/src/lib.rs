@@ -17,6 +17,7 @@
 //! - [`ops`] — `/healthz` and `/readyz`
 //! - [`reports`] — error reports to the admins and Sentry, broken links to the managers
 //! - [`server`] — the accept loop, connection clocks and the drain
+//! - [`backup`] — `keel backup` and `keel restore`: archives that restore across backends
 //! - [`deploy`] — `keel deploy render`: nginx, systemd, compose, Kubernetes from the settings
 //! - [`launch`] — the composition root: the stack, the API document, the
 //!   check run, the [`Site`] a binary serves
@@ -43,6 +44,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod backup;
 pub mod cache;
 pub mod checks;
 pub mod core;

@@ -1,5 +1,6 @@
 //! One module per command: its clap `Args` and its `run`.
 
+pub(crate) mod backup;
 pub(crate) mod check;
 pub(crate) mod collectstatic;
 pub(crate) mod deploy;

@@ -131,7 +131,7 @@ pub async fn run(db: &Db, all: &[Migration]) -> Result<Vec<&'static str>, DbErro
     Ok(done)
 }
 
-async fn applied(db: &Db) -> Result<Vec<(i64, String)>, DbError> {
+pub async fn applied(db: &Db) -> Result<Vec<(i64, String)>, DbError> {
     let exists_sql = match db.backend() {
         Backend::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'keel_migrations'",
         Backend::Postgres => "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = 'keel_migrations'",

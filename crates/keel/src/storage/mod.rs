@@ -230,6 +230,18 @@ impl MediaStore {
             .collect())
     }
 
+    /// Every object in the store (for backups).
+    pub async fn list_all(&self) -> Result<Vec<ObjectInfo>, StorageError> {
+        let metas: Vec<_> = self.inner.list(None).try_collect().await?;
+        Ok(metas
+            .into_iter()
+            .map(|m| ObjectInfo {
+                key: m.location.to_string(),
+                size: m.size,
+            })
+            .collect())
+    }
+
     /// Deletes every object under `prefix`; returns how many there were.
     pub async fn delete_prefix(&self, prefix: &ObjectKey) -> Result<usize, StorageError> {
         let locations = self.inner.list(Some(&prefix.path())).map_ok(|m| m.location).boxed();
