@@ -89,8 +89,14 @@ async fn a_target_with_data_is_replaced_only_with_force(backend: Backend) {
     assert!(err.to_string().contains("--force"), "{err}");
     assert_eq!(fingerprint(&target).await, before, "nothing changed");
 
-    restore_into(&target, &file, None, true).await.expect("replaced with --force");
-    assert_eq!(fingerprint(&target).await, fingerprint(&source).await, "the archive's state, and only it");
+    restore_into(&target, &file, None, true)
+        .await
+        .expect("replaced with --force");
+    assert_eq!(
+        fingerprint(&target).await,
+        fingerprint(&source).await,
+        "the archive's state, and only it"
+    );
 }
 
 async fn encrypted_archives_open_only_with_their_key(backend: Backend) {
@@ -124,20 +130,35 @@ async fn encrypted_archives_open_only_with_their_key(backend: Backend) {
         path
     })
     .unwrap();
-    let err = restore_into(&target, &sealed, Some(other), false).await.expect_err("the wrong key");
+    let err = restore_into(&target, &sealed, Some(other), false)
+        .await
+        .expect_err("the wrong key");
     assert!(err.to_string().contains("cannot be opened"), "{err}");
     assert!(is_empty(&target).await);
     let key = Key::identity_file(&identity_file).unwrap();
-    restore_into(&target, &sealed, Some(key), false).await.expect("opened with its identity");
+    restore_into(&target, &sealed, Some(key), false)
+        .await
+        .expect("opened with its identity");
     assert_eq!(fingerprint(&target).await, fingerprint(&source).await);
 
     let with_passphrase = archive(&source, "pass.tar.zst.age");
-    let done = backup_to(&source, &with_passphrase, Some(Key::passphrase_file(&passphrase_file).unwrap()), true).await;
+    let done = backup_to(
+        &source,
+        &with_passphrase,
+        Some(Key::passphrase_file(&passphrase_file).unwrap()),
+        true,
+    )
+    .await;
     assert!(done.verified, "--verify opens it with the same passphrase");
     let again = TestServer::spawn(keel_cli::site(), backend).await;
-    restore_into(&again, &with_passphrase, Some(Key::passphrase_file(&passphrase_file).unwrap()), false)
-        .await
-        .expect("opened with the passphrase");
+    restore_into(
+        &again,
+        &with_passphrase,
+        Some(Key::passphrase_file(&passphrase_file).unwrap()),
+        false,
+    )
+    .await
+    .expect("opened with the passphrase");
     assert_eq!(fingerprint(&again).await, fingerprint(&source).await);
 }
 
@@ -148,10 +169,17 @@ fn the_command_line_keeps_the_newest_archives_and_refuses_a_damaged_one_in_one_l
     assert!(cli_common::run(dir.path(), &["migrate"], &env).status.success());
     let mut names = Vec::new();
     for _ in 0..3 {
-        let out = cli_common::run(dir.path(), &["backup", "--out-dir", "backups", "--keep", "2", "--verify"], &env);
+        let out = cli_common::run(
+            dir.path(),
+            &["backup", "--out-dir", "backups", "--keep", "2", "--verify"],
+            &env,
+        );
         let said = cli_common::text(&out.stdout);
         assert!(out.status.success(), "{said}{}", cli_common::text(&out.stderr));
-        assert!(said.starts_with("backed up backups/keel-") && said.contains(", verified"), "{said}");
+        assert!(
+            said.starts_with("backed up backups/keel-") && said.contains(", verified"),
+            "{said}"
+        );
         names.push(said.split_whitespace().nth(2).unwrap().trim_end_matches(':').to_owned());
         // Archive names carry the second they were made in.
         std::thread::sleep(std::time::Duration::from_millis(1100));
@@ -169,5 +197,8 @@ fn the_command_line_keeps_the_newest_archives_and_refuses_a_damaged_one_in_one_l
     assert_eq!(out.status.code(), Some(1));
     let said = cli_common::text(&out.stderr);
     assert_eq!(said.lines().count(), 1, "{said}");
-    assert!(said.starts_with("keel: restore refused: the archive is truncated or damaged"), "{said}");
+    assert!(
+        said.starts_with("keel: restore refused: the archive is truncated or damaged"),
+        "{said}"
+    );
 }

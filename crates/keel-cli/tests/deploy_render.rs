@@ -64,7 +64,7 @@ fn rendered_files_match_their_snapshots_and_are_the_same_every_time() {
     let first = files(&render(a.path(), PROD, &[]));
     let second = files(&render(b.path(), PROD, &[]));
     assert_eq!(first, second, "same settings, same bytes (working folders differ)");
-    assert_eq!(first.len(), 21);
+    assert_eq!(first.len(), 23);
     let snapshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/deploy/snapshots");
     let bless = std::env::var_os("KEEL_BLESS").is_some();
     for (name, contents) in &first {

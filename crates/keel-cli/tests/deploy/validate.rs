@@ -77,6 +77,8 @@ fn systemd_verifies_the_units_and_the_instance_is_well_sandboxed() {
         ("keel.target", "keel.target"),
         ("keel-clearsessions.service", "keel-clearsessions.service"),
         ("keel-clearsessions.timer", "keel-clearsessions.timer"),
+        ("keel-backup.service", "keel-backup.service"),
+        ("keel-backup.timer", "keel-backup.timer"),
     ];
     for (from, to) in names {
         substituted(

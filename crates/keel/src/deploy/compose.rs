@@ -97,6 +97,19 @@ services:
     let _ = write!(
         yml,
         "
+  # Nightly backups: one verified archive a day in the backups volume, the
+  # newest 14 kept (copy them off this machine too).
+  backup:
+    <<: *keel
+    command: [\"bash\", \"-c\", \"while true; do keel backup --out-dir /var/lib/keel/backups --keep 14 --verify; sleep 86400; done\"]
+    volumes:
+      - static:/var/lib/keel/static
+      - media:/var/lib/keel/media
+      - backups:/var/lib/keel/backups
+    depends_on:
+      prepare:
+        condition: service_completed_successfully
+
   nginx:
     image: nginx:1.27-alpine
     ports:
@@ -139,6 +152,7 @@ volumes:
   static:
   media:
   postgres:
+  backups:
 ",
         static_root = plan.static_root.display(),
         media_root = plan.media_root.as_deref().unwrap_or(std::path::Path::new("/var/lib/keel/media")).display(),

@@ -1,11 +1,15 @@
 //! systemd units: `keel@PORT.service` (one instance per port, hardened),
 //! `keel-prepare.service` (migrations and static files, once, before the
-//! instances), `keel.target` (all of them), and a daily `clearsessions`.
+//! instances), `keel.target` (all of them), a daily `clearsessions`, and a
+//! nightly verified `backup` (the newest 14 kept).
 
 use std::fmt::Write;
 
 use super::plan::{Plan, BINARY, ENV_FILE, WORKDIR};
 use super::File;
+
+/// Where the nightly archives go.
+const BACKUP_DIR: &str = "/var/backups/keel";
 
 /// The sandbox every unit runs in: a dedicated user, nothing writable but
 /// its state folder and the data folders, no privilege, only the system
@@ -135,6 +139,35 @@ Type=oneshot
 ExecStart={BINARY} clearsessions
 {sandbox}"
     );
+    let backup_sandbox = sandbox.replacen("ReadWritePaths=", &format!("ReadWritePaths={BACKUP_DIR} "), 1);
+    let backup = format!(
+        "{HEADER}
+[Unit]
+Description=Keel: back up the database and the media (verified; the newest 14 kept)
+After=network-online.target{after}
+
+[Service]
+Type=oneshot
+ExecStartPre=+/usr/bin/install -d -o keel -g keel -m 0700 {BACKUP_DIR}
+ExecStart={BINARY} backup --out-dir {BACKUP_DIR} --keep 14 --verify
+Nice=10
+IOSchedulingClass=idle
+{backup_sandbox}"
+    );
+    let backup_timer = format!(
+        "{HEADER}
+[Unit]
+Description=Keel: back up nightly
+
+[Timer]
+OnCalendar=*-*-* 03:00:00
+RandomizedDelaySec=30m
+Persistent=true
+
+[Install]
+WantedBy=timers.target
+"
+    );
     let timer = format!(
         "{HEADER}
 [Unit]
@@ -155,6 +188,8 @@ WantedBy=timers.target
         File::new("systemd/keel.target", target),
         File::new("systemd/keel-clearsessions.service", clear),
         File::new("systemd/keel-clearsessions.timer", timer),
+        File::new("systemd/keel-backup.service", backup),
+        File::new("systemd/keel-backup.timer", backup_timer),
     ];
     // Each instance's /metrics on a port of its own: the instances share
     // one settings file, so the port is given on the command line.
