@@ -53,6 +53,34 @@ impl<R> Hashing<R> {
     }
 }
 
+/// A writer that only hashes and counts what it is given.
+#[derive(Default)]
+pub struct HashingWriter {
+    hash: Sha256,
+    size: u64,
+}
+
+impl std::io::Write for HashingWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.hash.update(buf);
+        self.size += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl HashingWriter {
+    pub fn sum(self) -> EntrySum {
+        EntrySum {
+            size: self.size,
+            sha256: hex::encode(self.hash.finalize()),
+        }
+    }
+}
+
 /// Writes an archive.
 pub struct Writer {
     tar: tar::Builder<zstd::Encoder<'static, Lock<BufWriter<std::fs::File>>>>,

@@ -446,15 +446,10 @@ async fn verify_in(db: &Db, path: &Path, key: Option<&Key>, manifest: &Manifest)
             .iter()
             .find(|t| t.name == sum.name)
             .ok_or_else(|| BackupError::Verify(format!("no table {}", sum.name)))?;
-        let mut out = Vec::new();
+        // Hashed as it is written: a table is never held in memory.
+        let mut out = archive::HashingWriter::default();
         let rows = snapshot.dump(table, &mut out).await?;
-        let again = EntrySum {
-            size: out.len() as u64,
-            sha256: {
-                use sha2::Digest;
-                hex::encode(sha2::Sha256::digest(&out))
-            },
-        };
+        let again = out.sum();
         let expected: Option<&EntrySum> = manifest.entries.get(&sum.entry);
         if rows != sum.rows || expected != Some(&again) {
             return Err(BackupError::Verify(format!(
