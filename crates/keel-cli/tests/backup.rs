@@ -97,3 +97,59 @@ async fn media_on_s3_round_trips() {
     assert_eq!(fingerprint(&target).await, before);
     assert_eq!(s3.keys().await.len(), 4);
 }
+
+on_both_backends!(a_backup_taken_while_submissions_arrive_is_one_consistent_moment);
+
+/// Submissions keep arriving (each a response row and two file rows) while
+/// the backup runs: the archive restores (every file row's response is in
+/// it) and holds a count between the ones before and after.
+async fn a_backup_taken_while_submissions_arrive_is_one_consistent_moment(backend: Backend) {
+    let source = TestServer::spawn(keel_cli::site(), backend).await;
+    seed(&source).await;
+    let forms: serde_json::Value = source.get("/api/forms").await.json().await.unwrap();
+    let slug = forms["items"][0]["slug"].as_str().unwrap().to_owned();
+    let token = source.public_form(&slug).await["submission_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = media::count(&source, "form_responses").await;
+    let traffic = async {
+        let mut answered = 0;
+        for n in 0..20 {
+            let parts = [
+                media::Part::Text("submission_token", token.clone()),
+                media::Part::Text(
+                    "answers",
+                    serde_json::json!({"name": format!("during {n}")}).to_string(),
+                ),
+                media::file("photo", "cat.png", "image/png", media::png(2000 + n)),
+                media::file("cv", "cv.pdf", "application/pdf", media::pdf(5000 + n)),
+            ];
+            if media::submit(&source, &slug, &parts).await.status() == 201 {
+                answered += 1;
+            }
+        }
+        answered
+    };
+    let file = archive(&source, "busy.tar.zst");
+    let (answered, done) = tokio::join!(traffic, backup_to(&source, &file, None, true));
+    assert_eq!(
+        answered, 20,
+        "the server kept serving (within the submission rate limit)"
+    );
+    let after = media::count(&source, "form_responses").await;
+    let target = TestServer::spawn(keel_cli::site(), backend).await;
+    restore_into(&target, &file, None, false)
+        .await
+        .expect("a consistent archive restores");
+    let restored = media::count(&target, "form_responses").await;
+    assert!(
+        before <= restored && restored <= after,
+        "{before} <= {restored} <= {after}"
+    );
+    assert!(done.verified);
+    let orphans = "SELECT COUNT(*) FROM form_response_files f LEFT JOIN form_responses r ON r.id = f.response_id WHERE r.id IS NULL";
+    let orphans: i64 =
+        keel::on_pool!(&target.core.db, pool => sqlx::query_scalar(orphans).fetch_one(pool).await.unwrap());
+    assert_eq!(orphans, 0, "no file row without its response");
+}
