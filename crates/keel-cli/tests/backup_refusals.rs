@@ -17,6 +17,7 @@ on_both_backends!(
     damaged_truncated_foreign_and_newer_archives_are_refused_with_nothing_written,
     a_target_with_data_is_replaced_only_with_force,
     encrypted_archives_open_only_with_their_key,
+    a_restore_that_fails_halfway_leaves_the_target_as_it_was,
 );
 
 /// `file` with the byte at `at` flipped.
@@ -160,6 +161,59 @@ async fn encrypted_archives_open_only_with_their_key(backend: Backend) {
     .await
     .expect("opened with the passphrase");
     assert_eq!(fingerprint(&again).await, fingerprint(&source).await);
+}
+
+/// `good` with `extra` media entries after its own, and a manifest that
+/// lists them: an archive that passes every check.
+fn with_extra_media(good: &std::path::Path, out: &std::path::Path, extra: &[(&str, &[u8])]) {
+    use std::io::Read;
+    let mut writer = Writer::create(std::fs::File::create(out).unwrap(), None).unwrap();
+    let mut manifest = None;
+    keel::backup::archive::read_entries(good, None, |name, reader| {
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).unwrap();
+        if name == "manifest.json" {
+            manifest = Some(bytes);
+        } else {
+            keel::backup::archive::append_bytes(&mut writer, name, &bytes).unwrap();
+        }
+        Ok(())
+    })
+    .unwrap();
+    for (name, bytes) in extra {
+        keel::backup::archive::append_bytes(&mut writer, name, bytes).unwrap();
+    }
+    let mut manifest = keel::backup::Manifest::parse(&manifest.unwrap()).unwrap();
+    manifest.entries = writer.sums.clone();
+    let bytes = serde_json::to_vec(&manifest).unwrap();
+    keel::backup::archive::append_bytes(&mut writer, "manifest.json", &bytes).unwrap();
+    writer.finish().unwrap();
+}
+
+async fn a_restore_that_fails_halfway_leaves_the_target_as_it_was(backend: Backend) {
+    let source = TestServer::spawn(keel_cli::site(), backend).await;
+    seed(&source).await;
+    let good = archive(&source, "good.tar.zst");
+    backup_to(&source, &good, None, false).await;
+    // The last object cannot be written: its key needs `forms/zz` to be a
+    // folder, and the entry before made it a file. By then the rows are
+    // loaded and the other objects written.
+    let failing = archive(&source, "failing.tar.zst");
+    with_extra_media(
+        &good,
+        &failing,
+        &[("media/forms/zz", b"a file"), ("media/forms/zz/child", b"cannot be")],
+    );
+    assert!(
+        keel::backup::check(&failing, None).is_ok(),
+        "the archive itself is sound"
+    );
+    let target = TestServer::spawn(keel_cli::site(), backend).await;
+    let err = restore_into(&target, &failing, None, false)
+        .await
+        .expect_err("the store refuses");
+    assert!(matches!(err, BackupError::Media(_)), "{err}");
+    assert!(is_empty(&target).await, "no row and no object left behind");
 }
 
 #[test]
