@@ -18,6 +18,8 @@ async fn a_backup_restores_every_row_and_object_and_verifies_itself(backend: Bac
     assert!(done.verified, "--verify restored it into a scratch database");
     assert!(done.rows >= 8, "{done:?}");
     assert_eq!(done.objects, 4, "two files in each of two submissions");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "readable by its owner only");
 
     let target = TestServer::spawn(keel_cli::site(), backend).await;
     let restored = restore_into(&target, &file, None, false).await.expect("the restore");

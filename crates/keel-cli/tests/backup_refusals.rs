@@ -166,7 +166,6 @@ async fn encrypted_archives_open_only_with_their_key(backend: Backend) {
 /// `good` with `extra` media entries after its own, and a manifest that
 /// lists them: an archive that passes every check.
 fn with_extra_media(good: &std::path::Path, out: &std::path::Path, extra: &[(&str, &[u8])]) {
-    use std::io::Read;
     let mut writer = Writer::create(std::fs::File::create(out).unwrap(), None).unwrap();
     let mut manifest = None;
     keel::backup::archive::read_entries(good, None, |name, reader| {

@@ -15,7 +15,7 @@ use keel::Settings;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct BackupArgs {
-    /// Where to write the archive (default: keel-<UTC time>.tar.zst here).
+    /// Where to write the archive (default: `keel-<UTC time>.tar.zst` here).
     #[arg(long, value_name = "FILE", conflicts_with = "out_dir")]
     out: Option<PathBuf>,
     /// Write a newly named archive into this folder (with --keep).

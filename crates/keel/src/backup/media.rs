@@ -56,6 +56,15 @@ pub async fn put(store: &MediaStore, key: &ObjectKey, reader: &mut dyn Read) -> 
     Ok(store.put_stream(key, chunks, u64::MAX).await?)
 }
 
+/// The bytes of object `key` copied to a temporary file (to put back if
+/// the restore that replaces it fails).
+pub async fn set_aside(store: &MediaStore, key: &ObjectKey) -> Result<std::fs::File, BackupError> {
+    let mut file = tempfile::tempfile().map_err(BackupError::spool)?;
+    spool(store, key.as_str(), &mut file).await?;
+    file.rewind().map_err(BackupError::spool)?;
+    Ok(file)
+}
+
 /// The sha256 of object `key` when the store holds it.
 pub async fn digest(store: &MediaStore, key: &ObjectKey) -> Result<Option<String>, BackupError> {
     use sha2::Digest;

@@ -9,7 +9,11 @@
 //! - [`crypt`] — age encryption to a recipient or with a passphrase
 //! - [`manifest`] — what an archive holds, checked before a restore
 //! - [`media`] — every object of the media store, out and back
-//! - [`run`] — the two commands, `--verify` and retention
+//! - [`job`] — options, progress, and the whole-archive check
+//! - [`run`] — `keel backup`
+//! - [`restore`](mod@restore) — `keel restore`
+//! - [`verify`] — `--verify` into a [`scratch`] database
+//! - [`retention`] — `--out-dir` names and `--keep`
 //!
 //! Layout of an archive: `db/<table>.jsonl` for each table (a header line,
 //! then one JSON array per row), `media/<key>` for each object, and
@@ -17,18 +21,25 @@
 
 pub mod archive;
 pub mod crypt;
+pub mod job;
 pub mod manifest;
 pub mod media;
+pub mod restore;
+pub mod retention;
 pub mod run;
 pub mod scratch;
 pub mod tables;
 pub mod values;
+pub mod verify;
 
 use std::path::PathBuf;
 
 pub use crypt::Key;
+pub use job::{check, BackupOptions, Done, Progress, RestoreOptions};
 pub use manifest::Manifest;
-pub use run::{archive_name, backup, check, keep_newest, restore, BackupOptions, Done, Progress, RestoreOptions};
+pub use restore::restore;
+pub use retention::{archive_name, keep_newest};
+pub use run::backup;
 
 /// Why a backup or restore stopped; one line each, naming the problem.
 #[derive(Debug, thiserror::Error)]

@@ -35,13 +35,24 @@ impl Scratch {
                 let Db::Postgres(pool) = &core.db else {
                     return Err(BackupError::Verify("the settings and the pool disagree".to_owned()));
                 };
+                // The URL first (a `dbname` parameter would name the live
+                // database again), then the database.
+                let mut url = url::Url::parse(current.url.expose_secret())
+                    .map_err(|e| BackupError::Verify(format!("DATABASE_URL: {e}")))?;
+                let kept: Vec<(String, String)> = url
+                    .query_pairs()
+                    .filter(|(k, _)| k != "dbname")
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
+                url.set_query(None);
+                if !kept.is_empty() {
+                    url.query_pairs_mut().extend_pairs(kept);
+                }
+                url.set_path(&format!("/{name}"));
                 sqlx::query(&format!("CREATE DATABASE {name}"))
                     .execute(pool)
                     .await
                     .map_err(|e| BackupError::Verify(format!("cannot create a scratch database: {e}")))?;
-                let mut url = url::Url::parse(current.url.expose_secret())
-                    .map_err(|e| BackupError::Verify(format!("DATABASE_URL: {e}")))?;
-                url.set_path(&format!("/{name}"));
                 let settings = DatabaseSettings {
                     url: SecretString::from(url.to_string()),
                     kind: DatabaseKind::Postgres,
@@ -51,7 +62,17 @@ impl Scratch {
                 (settings, Some((core.db.clone(), name)), None)
             }
         };
-        let db = Db::connect(&settings).await?;
+        let db = match Db::connect(&settings).await {
+            Ok(db) => db,
+            Err(err) => {
+                if let Some((Db::Postgres(pool), name)) = &admin {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                        .execute(pool)
+                        .await;
+                }
+                return Err(err.into());
+            }
+        };
         let scratch = Self { db, admin, _dir: dir };
         if let Err(err) = migrate::run(&scratch.db, migrations).await {
             scratch.drop_now().await;

@@ -115,21 +115,33 @@ impl Snapshot {
 
     /// Writes `table` to `out` as JSON lines: a header naming the table
     /// and its columns, then one array per row, in the order of the first
-    /// column (byte order for text, as SQLite sorts). Returns the row
-    /// count.
+    /// columns. Returns the row count.
     pub async fn dump(&mut self, table: &Table, out: &mut impl Write) -> Result<u64, BackupError> {
         let names: Vec<&str> = table.columns.iter().map(|(n, _)| n.as_str()).collect();
         let header = serde_json::json!({ "table": table.name, "columns": names });
         writeln!(out, "{header}").map_err(BackupError::spool)?;
-        let first = table.columns.first().map_or_else(|| "1".to_owned(), |(n, _)| quote(n));
+        // Every column, in order: a total order even when the first one
+        // has ties (byte order for text on PostgreSQL, as SQLite sorts).
+        let order = |postgres: bool| {
+            table
+                .columns
+                .iter()
+                .map(|(n, t)| {
+                    let collate = if postgres && t == "text" { " COLLATE \"C\"" } else { "" };
+                    format!("{}{collate}", quote(n))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let mut rows = 0;
         let mut line = Vec::with_capacity(table.columns.len());
         match &mut self.conn {
             Conn::Sqlite(conn) => {
                 let sql = format!(
-                    "SELECT {} FROM {} ORDER BY {first}",
+                    "SELECT {} FROM {} ORDER BY {}",
                     table.column_list(),
-                    quote(&table.name)
+                    quote(&table.name),
+                    order(false)
                 );
                 let mut stream = sqlx::query(&sql).fetch(&mut **conn);
                 while let Some(row) = stream.try_next().await.map_err(DbError::from)? {
@@ -142,12 +154,11 @@ impl Snapshot {
                 }
             }
             Conn::Postgres(conn) => {
-                let text_key = table.columns.first().is_some_and(|(_, t)| t == "text");
-                let collate = if text_key { " COLLATE \"C\"" } else { "" };
                 let sql = format!(
-                    "SELECT {} FROM {} ORDER BY {first}{collate}",
+                    "SELECT {} FROM {} ORDER BY {}",
                     table.column_list(),
-                    quote(&table.name)
+                    quote(&table.name),
+                    order(true)
                 );
                 let mut stream = sqlx::query(&sql).fetch(&mut **conn);
                 while let Some(row) = stream.try_next().await.map_err(DbError::from)? {
@@ -179,6 +190,18 @@ pub async fn any_rows(db: &Db, tables: &[Table]) -> Result<Option<String>, DbErr
         }
     }
     Ok(None)
+}
+
+/// SQLite checks foreign keys at the commit rather than per row, so the
+/// tables' order cannot fail a load (PostgreSQL's are loaded parents
+/// first, in creation order).
+pub async fn defer_foreign_keys(tx: &mut Tx) -> Result<(), DbError> {
+    if let Tx::Sqlite(conn, _) = tx {
+        sqlx::query("PRAGMA defer_foreign_keys = ON")
+            .execute(&mut **conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Deletes every row of `tables`, children first, in `tx`.

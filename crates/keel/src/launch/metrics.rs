@@ -125,13 +125,31 @@ thread_local! {
     static IN_FLIGHT: Gauge = metrics::gauge!("keel_http_requests_in_flight");
 }
 
+/// One request in the in-flight gauge, taken out when dropped (also when
+/// the request is abandoned: a client gone, the drain timed out).
+struct InFlight(Gauge);
+
+impl InFlight {
+    fn enter() -> Self {
+        let gauge = IN_FLIGHT.with(Gauge::clone);
+        gauge.increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}
+
 /// Request layer: in-flight gauge, count and latency by route template.
 pub(super) async fn measure(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = method_label(request.method());
-    IN_FLIGHT.with(|g| g.increment(1.0));
+    let in_flight = InFlight::enter();
     let response = next.run(request).await;
-    IN_FLIGHT.with(|g| g.decrement(1.0));
+    drop(in_flight);
     let route = response
         .extensions()
         .get::<RouteName>()

@@ -170,13 +170,12 @@ impl Keel {
         self.bind_metrics().await?;
         let metrics = self.metrics_listener.take().map(|listener| {
             let router = metrics::router(self.core.clone());
-            tokio::spawn(async move {
-                let upkeep = tokio::spawn(metrics::upkeep());
+            let listening = tokio::spawn(async move {
                 if let Err(err) = axum::serve(listener, router).await {
                     tracing::error!(error = %err, "the metrics listener failed");
                 }
-                upkeep.abort();
-            })
+            });
+            [listening, tokio::spawn(metrics::upkeep())]
         });
         let worker = crate::outbox::Worker::spawn(self.core.clone());
         let drained = server::serve(
@@ -187,8 +186,8 @@ impl Keel {
             &self.core.settings.server,
         )
         .await;
-        if let Some(metrics) = metrics {
-            metrics.abort();
+        for task in metrics.into_iter().flatten() {
+            task.abort();
         }
         let drained = drained?;
         let worker_stopped = worker.stop_within(drain_timeout).await;

@@ -105,8 +105,15 @@ impl SentryClient {
     fn send(&self, _report: &ErrorReport) {}
 }
 
+/// Broken-link mails per interval at most, whatever the paths: `Referer`
+/// and the path are the client's to choose, so a scan of random paths
+/// could otherwise mail the managers once per path.
+const MAX_BROKEN_LINKS_PER_INTERVAL: u32 = 20;
+
 async fn run(core: Core, sentry: Option<SentryClient>, mut queue: mpsc::Receiver<Report>) {
-    let mut gate = Gate::new(core.settings.email.report_interval);
+    let interval = core.settings.email.report_interval;
+    let mut gate = Gate::new(interval);
+    let mut links = (Instant::now(), 0_u32);
     while let Some(report) = queue.recv().await {
         if let (Some(sentry), Report::Error(error)) = (&sentry, &report) {
             sentry.send(error);
@@ -124,6 +131,18 @@ async fn run(core: Core, sentry: Option<SentryClient>, mut queue: mpsc::Receiver
             metrics::counter!("keel_error_reports_total", "report" => label, "outcome" => "suppressed").increment(1);
             continue;
         };
+        // Then the cap over all broken links of the interval.
+        if let Report::BrokenLink(_) = &report {
+            if links.0.elapsed() >= interval {
+                links = (Instant::now(), 0);
+            }
+            if links.1 >= MAX_BROKEN_LINKS_PER_INTERVAL {
+                metrics::counter!("keel_error_reports_total", "report" => "broken_link", "outcome" => "suppressed")
+                    .increment(1);
+                continue;
+            }
+            links.1 += 1;
+        }
         let (subject, text) = compose::mail(&report, fingerprint, suppressed, &core.settings);
         let message = OutboxMessage::Email(EmailMessage {
             from: Some(core.settings.email.server_email.clone()),
