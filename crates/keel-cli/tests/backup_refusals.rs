@@ -18,6 +18,7 @@ on_both_backends!(
     a_target_with_data_is_replaced_only_with_force,
     encrypted_archives_open_only_with_their_key,
     a_restore_that_fails_halfway_leaves_the_target_as_it_was,
+    force_replaces_an_object_held_with_other_bytes_and_puts_it_back_on_failure,
 );
 
 /// `file` with the byte at `at` flipped.
@@ -213,6 +214,46 @@ async fn a_restore_that_fails_halfway_leaves_the_target_as_it_was(backend: Backe
         .expect_err("the store refuses");
     assert!(matches!(err, BackupError::Media(_)), "{err}");
     assert!(is_empty(&target).await, "no row and no object left behind");
+}
+
+async fn force_replaces_an_object_held_with_other_bytes_and_puts_it_back_on_failure(backend: Backend) {
+    let source = TestServer::spawn(keel_cli::site(), backend).await;
+    seed(&source).await;
+    let good = archive(&source, "good.tar.zst");
+    backup_to(&source, &good, None, false).await;
+    let (_, objects) = fingerprint(&source).await;
+    let key = keel::storage::ObjectKey::parse(objects.keys().next().unwrap()).unwrap();
+
+    // The target holds that key with other bytes, and a row.
+    let target = TestServer::spawn(keel_cli::site(), backend).await;
+    assert_eq!(target.signup("someone@example.com").await.status(), 201);
+    let other = futures_util::stream::iter([Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"other bytes"))]);
+    target.core.media.put_stream(&key, other, 1 << 20).await.unwrap();
+    let before = fingerprint(&target).await;
+    let err = restore_into(&target, &good, None, false)
+        .await
+        .expect_err("refused without --force");
+    assert!(
+        matches!(err, BackupError::NotEmpty(_) | BackupError::MediaConflict(_)),
+        "{err}"
+    );
+
+    // With --force, a restore that fails halfway puts the old bytes back.
+    let failing = archive(&source, "failing.tar.zst");
+    with_extra_media(
+        &good,
+        &failing,
+        &[("media/forms/zz", b"a file"), ("media/forms/zz/child", b"cannot be")],
+    );
+    restore_into(&target, &failing, None, true)
+        .await
+        .expect_err("the store refuses");
+    assert_eq!(fingerprint(&target).await, before, "rows and objects as they were");
+
+    restore_into(&target, &good, None, true)
+        .await
+        .expect("replaced with --force");
+    assert_eq!(fingerprint(&target).await, fingerprint(&source).await);
 }
 
 #[test]

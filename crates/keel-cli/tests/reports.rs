@@ -16,6 +16,7 @@ on_both_backends!(
     a_panic_and_a_timeout_are_reported_with_their_kind_and_the_user,
     a_link_from_this_site_to_a_missing_page_is_mailed_to_the_managers,
     nobody_is_mailed_when_nobody_is_named,
+    a_scan_of_random_paths_mails_the_managers_twenty_times_at_most,
 );
 
 /// A GET carrying a secret in its query and in a cookie; its request id.
@@ -242,4 +243,31 @@ async fn nobody_is_mailed_when_nobody_is_named(backend: Backend) {
         0,
         "nothing queued"
     );
+}
+
+/// `Referer` and the path are the client's: a scan that claims to come
+/// from this site cannot flood the managers (20 mails per interval).
+async fn a_scan_of_random_paths_mails_the_managers_twenty_times_at_most(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let server = TestServer::spawn_with(site(), backend, |s| {
+        reporting_to(&sink)(s);
+        s.email.report_interval = Duration::from_secs(600);
+    })
+    .await;
+    let referer = format!("{}/", server.origin());
+    let client = reqwest::Client::new();
+    for n in 0..40 {
+        let response = client
+            .get(server.url(&format!("/scan-{n}")))
+            .header("referer", &referer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404);
+    }
+    sink.wait_for(20, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.messages().len(), 20, "capped");
+    let queued = sqlx_count(&server, "SELECT COUNT(*) FROM keel_outbox").await;
+    assert_eq!(queued, 20, "nor does the outbox grow past the cap");
 }
