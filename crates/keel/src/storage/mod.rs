@@ -220,19 +220,16 @@ impl MediaStore {
     /// Every object under `prefix` (whole segments: `a/b` holds `a/b/c`,
     /// not `a/bc`).
     pub async fn list(&self, prefix: &ObjectKey) -> Result<Vec<ObjectInfo>, StorageError> {
-        let metas: Vec<_> = self.inner.list(Some(&prefix.path())).try_collect().await?;
-        Ok(metas
-            .into_iter()
-            .map(|m| ObjectInfo {
-                key: m.location.to_string(),
-                size: m.size,
-            })
-            .collect())
+        self.listed(Some(&prefix.path())).await
     }
 
     /// Every object in the store (for backups).
     pub async fn list_all(&self) -> Result<Vec<ObjectInfo>, StorageError> {
-        let metas: Vec<_> = self.inner.list(None).try_collect().await?;
+        self.listed(None).await
+    }
+
+    async fn listed(&self, prefix: Option<&Path>) -> Result<Vec<ObjectInfo>, StorageError> {
+        let metas: Vec<_> = self.inner.list(prefix).try_collect().await?;
         Ok(metas
             .into_iter()
             .map(|m| ObjectInfo {
