@@ -6,6 +6,8 @@ use std::net::IpAddr;
 
 use secrecy::ExposeSecret;
 
+use crate::security::addresses::non_public;
+
 use super::registry as r;
 use super::Finding;
 use crate::settings::{EmailBackendKind, Settings};
@@ -66,19 +68,7 @@ fn dsn_problem(dsn: &str) -> Result<(), &'static str> {
 
 /// Every interface, or an address routed on the internet.
 fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            let shared = o[0] == 100 && (64..128).contains(&o[1]);
-            v4.is_unspecified() || !(v4.is_loopback() || v4.is_private() || v4.is_link_local() || shared)
-        }
-        IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            let unique_local = first & 0xfe00 == 0xfc00;
-            let link_local = first & 0xffc0 == 0xfe80;
-            v6.is_unspecified() || !(v6.is_loopback() || unique_local || link_local)
-        }
-    }
+    ip.is_unspecified() || non_public(ip).is_none()
 }
 
 #[cfg(test)]
@@ -124,7 +114,7 @@ mod tests {
         for ip in private {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["0.0.0.0", "::", "203.0.113.7", "8.8.8.8", "2001:db8::1"] {
+        for ip in ["0.0.0.0", "::", "1.1.1.1", "8.8.8.8", "2606:4700::1111"] {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
         }
     }

@@ -11,15 +11,14 @@
 //! cannot switch them (DNS rebinding). `KEEL_WEBHOOK_ALLOW_PRIVATE` lifts the
 //! address rule (tests, intranet deployments).
 //!
-//! IPv4 is judged by a list of non-public ranges; IPv6 by an allow-list,
-//! global unicast (`2000::/3`) without its special-purpose ranges, because
-//! the IPv6 ranges that tunnel to or embed other addresses keep growing.
-//! All of `2001::/23` is refused, though IANA marks a few of its anycast
-//! and ORCHID blocks globally reachable: none is a webhook receiver.
+//! Which addresses are public is judged by [`non_public`] (in
+//! `security::addresses`, which the metrics check shares).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 
 use url::{Host, Url};
+
+pub use crate::security::addresses::non_public;
 
 use crate::settings::{Profile, Settings};
 
@@ -95,84 +94,6 @@ pub async fn resolve(url: &Url, allow_private: bool) -> Result<Vec<SocketAddr>, 
         return Err(SsrfError::Unresolved("no addresses".to_owned()));
     }
     Ok(addresses)
-}
-
-/// What kind of non-public address `ip` is, or `None` for a public one.
-pub fn non_public(ip: IpAddr) -> Option<&'static str> {
-    match ip {
-        IpAddr::V4(ip) => non_public_v4(ip),
-        IpAddr::V6(ip) => non_public_v6(ip),
-    }
-}
-
-fn non_public_v4(ip: Ipv4Addr) -> Option<&'static str> {
-    let [a, b, c, _] = ip.octets();
-    let kind = if ip.is_unspecified() || a == 0 {
-        "unspecified"
-    } else if ip.is_loopback() {
-        "loopback"
-    } else if ip.is_private() {
-        "private"
-    } else if ip.is_link_local() {
-        "link-local"
-    } else if a == 100 && (b & 0xc0) == 64 {
-        "shared (CGNAT)"
-    } else if ip.is_multicast() {
-        "multicast"
-    } else if matches!((a, b, c), (192, 0, 2) | (198, 51, 100) | (203, 0, 113)) {
-        "documentation"
-    } else if ip.is_broadcast()
-        || a >= 240
-        || (a == 192 && b == 0 && c == 0)
-        || (a == 192 && b == 88 && c == 99)
-        || (a == 198 && (b & 0xfe) == 18)
-    {
-        "reserved"
-    } else {
-        return None;
-    };
-    Some(kind)
-}
-
-/// IPv6 is an allow-list: only global unicast (`2000::/3`) outside its
-/// special-purpose ranges is public. An address that carries an IPv4
-/// address is judged by it where the network delivers to that IPv4
-/// address (IPv4-mapped, the well-known NAT64 prefix) and refused outright
-/// where the embedding is deprecated or local (IPv4-compatible,
-/// IPv4-translated, local-use NAT64, 6to4, Teredo): a webhook has no
-/// business there, and judging them would mean trusting how each relay
-/// maps them.
-fn non_public_v6(ip: Ipv6Addr) -> Option<&'static str> {
-    let s = ip.segments();
-    let v4 = |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
-    if ip.is_unspecified() {
-        return Some("unspecified");
-    }
-    if ip.is_loopback() {
-        return Some("loopback");
-    }
-    if let Some(mapped) = ip.to_ipv4_mapped() {
-        return non_public_v4(mapped);
-    }
-    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        return non_public_v4(v4(s[6], s[7]));
-    }
-    let kind = match s {
-        [0, 0, 0, 0, 0, 0, _, _] => "IPv4-compatible (deprecated)",
-        [0, 0, 0, 0, 0xffff, 0, _, _] => "IPv4-translated",
-        [0x64, 0xff9b, 1, ..] => "NAT64 (local use)",
-        [0x2002, ..] => "6to4",
-        [0x2001, 0, ..] => "Teredo",
-        [0x2001, 0x0db8, ..] => "documentation",
-        [0x2001, b, ..] if b < 0x200 => "IETF protocol assignment",
-        [0x3fff, b, ..] if b < 0x1000 => "documentation",
-        [first, ..] if (first & 0xe000) == 0x2000 => return None,
-        [first, ..] if (first & 0xfe00) == 0xfc00 => "private (ULA)",
-        [first, ..] if (first & 0xffc0) == 0xfe80 || (first & 0xffc0) == 0xfec0 => "link-local",
-        [first, ..] if (first & 0xff00) == 0xff00 => "multicast",
-        _ => "reserved",
-    };
-    Some(kind)
 }
 
 #[cfg(test)]

@@ -4,8 +4,10 @@
 //! Host), [`https`] (301 to https), [`cors`], [`csrf`]; [`headers`] wraps
 //! them all. Services: [`signing`] with key rotation, [`sessions`] in the
 //! database with the cache in front, [`passwords`], [`throttle`] for rate
-//! limits, [`client_ip`] behind trusted proxies.
+//! limits, [`client_ip`] behind trusted proxies, [`addresses`] (which are
+//! public).
 
+pub mod addresses;
 pub mod client_ip;
 pub mod cookies;
 pub mod cors;
