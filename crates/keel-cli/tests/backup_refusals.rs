@@ -285,6 +285,23 @@ fn the_command_line_keeps_the_newest_archives_and_refuses_a_damaged_one_in_one_l
     left.sort();
     assert_eq!(left, names[1..], "the newest two are kept");
 
+    let bad_input = [
+        (vec!["restore", "missing.tar.zst"], "missing.tar.zst"),
+        (
+            vec!["backup", "--encrypt-to", "not-a-recipient"],
+            "--encrypt-to: not an age recipient",
+        ),
+        (vec!["backup", "--passphrase-file", "nowhere"], "nowhere"),
+        (vec!["restore", "x.tar.zst", "--identity", "nowhere"], "nowhere"),
+    ];
+    for (args, named) in bad_input {
+        let out = cli_common::run(dir.path(), &args, &env);
+        let said = cli_common::text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {said}");
+        assert_eq!(said.lines().count(), 1, "{args:?}: {said}");
+        assert!(said.contains(named), "{args:?}: {said}");
+    }
+
     let bad = dir.path().join("bad.tar.zst");
     std::fs::write(&bad, b"garbage").unwrap();
     let out = cli_common::run(dir.path(), &["restore", bad.to_str().unwrap()], &env);

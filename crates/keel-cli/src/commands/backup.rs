@@ -52,9 +52,14 @@ pub(crate) struct RestoreArgs {
 
 pub(crate) async fn backup(args: BackupArgs, settings: Settings) -> anyhow::Result<ExitCode> {
     let key = match (&args.encrypt_to, &args.passphrase_file) {
-        (Some(recipients), _) => Some(Key::recipients(recipients)?),
-        (None, Some(file)) => Some(Key::passphrase_file(file)?),
-        (None, None) => None,
+        (Some(recipients), _) => Key::recipients(recipients).map(Some),
+        (None, Some(file)) => Key::passphrase_file(file).map(Some),
+        (None, None) => Ok(None),
+    };
+    let bar = Bar::new();
+    let key = match key {
+        Ok(key) => key,
+        Err(err) => return refused(&bar, "backup", &err),
     };
     let name = backup::archive_name(key.is_some());
     let out = match (&args.out, &args.out_dir) {
@@ -67,7 +72,6 @@ pub(crate) async fn backup(args: BackupArgs, settings: Settings) -> anyhow::Resu
     };
     let core = Core::build(settings).await.context("while opening the database")?;
     let site = keel_cli::site();
-    let bar = Bar::new();
     let options = BackupOptions {
         out,
         key,
@@ -89,13 +93,17 @@ pub(crate) async fn backup(args: BackupArgs, settings: Settings) -> anyhow::Resu
 
 pub(crate) async fn restore(args: RestoreArgs, settings: Settings) -> anyhow::Result<ExitCode> {
     let key = match (&args.identity, &args.passphrase_file) {
-        (Some(file), _) => Some(Key::identity_file(file)?),
-        (None, Some(file)) => Some(Key::passphrase_file(file)?),
-        (None, None) => None,
+        (Some(file), _) => Key::identity_file(file).map(Some),
+        (None, Some(file)) => Key::passphrase_file(file).map(Some),
+        (None, None) => Ok(None),
+    };
+    let bar = Bar::new();
+    let key = match key {
+        Ok(key) => key,
+        Err(err) => return refused(&bar, "restore", &err),
     };
     let core = Core::build(settings).await.context("while opening the database")?;
     let site = keel_cli::site();
-    let bar = Bar::new();
     let options = RestoreOptions {
         file: args.file,
         key,

@@ -20,39 +20,6 @@ pub struct EntrySum {
     pub sha256: String,
 }
 
-/// Passes reads through, hashing and counting them.
-struct Hashing<R> {
-    inner: R,
-    hash: Sha256,
-    size: u64,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hash.update(&buf[..n]);
-        self.size += n as u64;
-        Ok(n)
-    }
-}
-
-impl<R> Hashing<R> {
-    fn new(inner: R) -> Self {
-        Self {
-            inner,
-            hash: Sha256::new(),
-            size: 0,
-        }
-    }
-
-    fn sum(self) -> EntrySum {
-        EntrySum {
-            size: self.size,
-            sha256: hex::encode(self.hash.finalize()),
-        }
-    }
-}
-
 /// A writer that only hashes and counts what it is given.
 #[derive(Default)]
 pub struct HashingWriter {
@@ -78,6 +45,33 @@ impl HashingWriter {
             size: self.size,
             sha256: hex::encode(self.hash.finalize()),
         }
+    }
+}
+
+/// Passes reads through, hashing and counting them.
+struct Hashing<R> {
+    inner: R,
+    sum: HashingWriter,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        std::io::Write::write_all(&mut self.sum, &buf[..n])?;
+        Ok(n)
+    }
+}
+
+impl<R> Hashing<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            sum: HashingWriter::default(),
+        }
+    }
+
+    fn sum(self) -> EntrySum {
+        self.sum.sum()
     }
 }
 

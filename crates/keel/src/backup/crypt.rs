@@ -10,6 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::BackupError;
 
 /// What seals or opens an archive.
+#[derive(Clone)]
 pub enum Key {
     /// Seals to these recipients (`--encrypt-to`).
     Recipient(Vec<age::x25519::Recipient>),
@@ -59,17 +60,6 @@ impl Key {
             return Err(BackupError::Key(format!("{}: the passphrase is empty", path.display())));
         }
         Ok(Self::Passphrase(SecretString::from(passphrase.to_owned())))
-    }
-}
-
-impl Key {
-    /// The same key again (the commands hand one to a worker thread).
-    pub fn duplicate(&self) -> Self {
-        match self {
-            Self::Recipient(r) => Self::Recipient(r.clone()),
-            Self::Identity(i) => Self::Identity(i.clone()),
-            Self::Passphrase(p) => Self::Passphrase(p.clone()),
-        }
     }
 }
 

@@ -46,14 +46,26 @@ pub(super) fn io_error(path: &Path) -> impl Fn(std::io::Error) -> BackupError + 
 /// Reads the whole archive once: every entry's checksum against the
 /// manifest, nothing written. The manifest.
 pub fn check(path: &Path, key: Option<&Key>) -> Result<Manifest, BackupError> {
+    check_with(path, key, |_, _| Ok(()))
+}
+
+/// [`check`], handing every entry but the manifest to `each` on the way
+/// (a restore or `--verify` loads it in the same pass); what `each` did
+/// stands only if the manifest then checks out.
+pub fn check_with(
+    path: &Path,
+    key: Option<&Key>,
+    mut each: impl FnMut(&str, &mut dyn std::io::Read) -> Result<(), BackupError>,
+) -> Result<Manifest, BackupError> {
     let mut manifest_bytes = None;
     let found = archive::read_entries(path, key, |name, reader| {
         if name == manifest::ENTRY {
             let mut bytes = Vec::new();
             reader.read_to_end(&mut bytes).map_err(BackupError::truncated)?;
             manifest_bytes = Some(bytes);
+            return Ok(());
         }
-        Ok(())
+        each(name, reader)
     })?;
     let bytes = manifest_bytes.ok_or_else(|| {
         if found.is_empty() {

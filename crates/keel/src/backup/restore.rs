@@ -4,9 +4,9 @@
 
 use std::io::Read;
 
-use super::job::{check, io_error, Done, Progress, RestoreOptions};
+use super::job::{check, check_with, io_error, Done, Progress, RestoreOptions};
 use super::manifest::Manifest;
-use super::{archive, media, tables, BackupError, Key};
+use super::{media, tables, BackupError};
 use crate::app::App;
 use crate::core::Core;
 use crate::db::migrate;
@@ -59,18 +59,22 @@ pub async fn restore(
             return Err(BackupError::NotEmpty(table));
         }
     }
+    // What the store already holds under the archive's keys, read once:
+    // a conflict refuses the restore now, and the load skips what matches.
+    let mut held = std::collections::HashMap::new();
     for (path, sum) in &manifest.entries {
         if let Some(key) = path.strip_prefix(media::PREFIX) {
             let key = media_key(key)?;
-            if let Some(held) = media::digest(&core.media, &key).await? {
-                if held != sum.sha256 && !options.force {
+            if let Some(digest) = media::digest(&core.media, &key).await? {
+                if digest != sum.sha256 && !options.force {
                     return Err(BackupError::MediaConflict(key.to_string()));
                 }
+                held.insert(path.clone(), digest);
             }
         }
     }
     progress(Progress::Phase("restoring"));
-    let written = load(core, &targets, &manifest, options, progress).await;
+    let written = load(core, &targets, &manifest, &held, options, progress).await;
     match written {
         Ok(_committed) => {
             if options.force {
@@ -137,15 +141,17 @@ async fn load(
     core: &Core,
     targets: &[tables::Table],
     manifest: &Manifest,
+    held: &std::collections::HashMap<String, String>,
     options: &RestoreOptions,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Undo, (BackupError, Undo)> {
+    let held = held.clone();
     let handle = tokio::runtime::Handle::current();
     let core = core.clone();
     let targets = targets.to_vec();
     let file = options.file.clone();
     let force = options.force;
-    let key = options.key.as_ref().map(Key::duplicate);
+    let key = options.key.as_ref().cloned();
     let total = manifest.media.objects;
     let manifest = manifest.clone();
     let (tx_progress, mut rx_progress) = tokio::sync::mpsc::unbounded_channel();
@@ -161,7 +167,7 @@ async fn load(
                 }
                 let mut objects = 0;
                 let mut bytes = 0;
-                let found = archive::read_entries(&file, key.as_ref(), |name, reader| {
+                let again = check_with(&file, key.as_ref(), |name, reader| {
                     if let Some(table) = name.strip_prefix("db/").and_then(|n| n.strip_suffix(".jsonl")) {
                         let target = targets
                             .iter()
@@ -180,7 +186,7 @@ async fn load(
                         });
                     } else if let Some(key) = name.strip_prefix(media::PREFIX) {
                         let key = media_key(key)?;
-                        let held = handle.block_on(media::digest(&core.media, &key))?;
+                        let held = held.get(name).cloned();
                         let wanted = manifest.entries.get(name).map(|sum| sum.sha256.as_str());
                         if held.is_some() && held.as_deref() != wanted {
                             // Only with --force (checked before): the old
@@ -204,7 +210,11 @@ async fn load(
                     Ok(())
                 })?;
                 // What was read this time is what was checked before.
-                manifest.check_entries(&found)?;
+                if again != manifest {
+                    return Err(BackupError::Corrupt(
+                        "the archive changed while it was restored".to_owned(),
+                    ));
+                }
                 handle.block_on(tables::reset_sequences(&mut tx, &targets))?;
                 handle.block_on(tx.commit())?;
                 Ok(())

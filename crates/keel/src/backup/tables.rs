@@ -122,57 +122,56 @@ impl Snapshot {
         writeln!(out, "{header}").map_err(BackupError::spool)?;
         // Every column, in order: a total order even when the first one
         // has ties (byte order for text on PostgreSQL, as SQLite sorts).
-        let order = |postgres: bool| {
-            table
-                .columns
-                .iter()
-                .map(|(n, t)| {
-                    let collate = if postgres && t == "text" { " COLLATE \"C\"" } else { "" };
-                    format!("{}{collate}", quote(n))
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let mut rows = 0;
-        let mut line = Vec::with_capacity(table.columns.len());
+        let postgres = matches!(self.conn, Conn::Postgres(_));
+        let order: Vec<String> = table
+            .columns
+            .iter()
+            .map(|(n, t)| {
+                let collate = if postgres && t == "text" { " COLLATE \"C\"" } else { "" };
+                format!("{}{collate}", quote(n))
+            })
+            .collect();
+        let sql = format!(
+            "SELECT {} FROM {} ORDER BY {}",
+            table.column_list(),
+            quote(&table.name),
+            order.join(", ")
+        );
         match &mut self.conn {
             Conn::Sqlite(conn) => {
-                let sql = format!(
-                    "SELECT {} FROM {} ORDER BY {}",
-                    table.column_list(),
-                    quote(&table.name),
-                    order(false)
-                );
-                let mut stream = sqlx::query(&sql).fetch(&mut **conn);
-                while let Some(row) = stream.try_next().await.map_err(DbError::from)? {
-                    line.clear();
-                    for (i, (_, declared)) in table.columns.iter().enumerate() {
-                        line.push(values::from_sqlite(&row, i, declared)?);
-                    }
-                    write_row(out, &line)?;
-                    rows += 1;
-                }
+                let stream = sqlx::query(&sql).fetch(&mut **conn);
+                write_rows(stream, out, table.columns.len(), |row, i| {
+                    values::from_sqlite(row, i, &table.columns[i].1)
+                })
+                .await
             }
             Conn::Postgres(conn) => {
-                let sql = format!(
-                    "SELECT {} FROM {} ORDER BY {}",
-                    table.column_list(),
-                    quote(&table.name),
-                    order(true)
-                );
-                let mut stream = sqlx::query(&sql).fetch(&mut **conn);
-                while let Some(row) = stream.try_next().await.map_err(DbError::from)? {
-                    line.clear();
-                    for i in 0..table.columns.len() {
-                        line.push(values::from_postgres(&row, i)?);
-                    }
-                    write_row(out, &line)?;
-                    rows += 1;
-                }
+                let stream = sqlx::query(&sql).fetch(&mut **conn);
+                write_rows(stream, out, table.columns.len(), values::from_postgres).await
             }
         }
-        Ok(rows)
     }
+}
+
+/// Each row of `stream` as one JSON array line, its `width` columns read
+/// by `value`; the row count.
+async fn write_rows<R>(
+    mut stream: impl futures_util::Stream<Item = Result<R, sqlx::Error>> + Unpin,
+    out: &mut impl Write,
+    width: usize,
+    value: impl Fn(&R, usize) -> Result<Value, ValueError>,
+) -> Result<u64, BackupError> {
+    let mut rows = 0;
+    let mut line = Vec::with_capacity(width);
+    while let Some(row) = stream.try_next().await.map_err(DbError::from)? {
+        line.clear();
+        for i in 0..width {
+            line.push(value(&row, i)?);
+        }
+        write_row(out, &line)?;
+        rows += 1;
+    }
+    Ok(rows)
 }
 
 fn write_row(out: &mut impl Write, row: &[Value]) -> Result<(), BackupError> {

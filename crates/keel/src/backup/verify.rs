@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::archive::EntrySum;
-use super::job::check;
+use super::job::check_with;
 use super::manifest::Manifest;
 use super::restore::load_table;
 use super::{archive, tables, BackupError, Key};
@@ -21,12 +21,6 @@ pub(super) async fn verify(
     key: Option<&Key>,
     manifest: &Manifest,
 ) -> Result<(), BackupError> {
-    let checked = check(path, key)?;
-    if &checked != manifest {
-        return Err(BackupError::Verify(
-            "the archive on disk is not the one just written".to_owned(),
-        ));
-    }
     let all = crate::launch::all_migrations(apps).map_err(|e| BackupError::Schema(e.to_string()))?;
     let scratch = super::scratch::Scratch::create(core, &all).await?;
     let result = verify_in(&scratch.db, path, key, manifest).await;
@@ -39,11 +33,13 @@ async fn verify_in(db: &Db, path: &Path, key: Option<&Key>, manifest: &Manifest)
     let handle = tokio::runtime::Handle::current();
     let db2 = db.clone();
     let file = path.to_owned();
-    let key = key.map(Key::duplicate);
+    let key = key.cloned();
     let targets2 = targets.clone();
-    tokio::task::spawn_blocking(move || {
+    let checked = tokio::task::spawn_blocking(move || {
         let mut tx = handle.block_on(db2.begin())?;
-        archive::read_entries(&file, key.as_ref(), |name, reader| {
+        // One pass: the file on disk checked against its manifest while
+        // its tables load into the scratch database.
+        let checked = check_with(&file, key.as_ref(), |name, reader| {
             if let Some(table) = name.strip_prefix("db/").and_then(|n| n.strip_suffix(".jsonl")) {
                 let target = targets2
                     .iter()
@@ -54,10 +50,15 @@ async fn verify_in(db: &Db, path: &Path, key: Option<&Key>, manifest: &Manifest)
             Ok(())
         })?;
         handle.block_on(tx.commit())?;
-        Ok::<_, BackupError>(())
+        Ok::<_, BackupError>(checked)
     })
     .await
     .map_err(|e| BackupError::Verify(e.to_string()))??;
+    if &checked != manifest {
+        return Err(BackupError::Verify(
+            "the archive on disk is not the one just written".to_owned(),
+        ));
+    }
     let mut snapshot = tables::Snapshot::begin(db).await?;
     for sum in &manifest.tables {
         let table = targets

@@ -160,10 +160,15 @@ mod tests {
         assert_eq!(user.as_deref(), Some("u-1"));
     }
 
-    #[test]
-    fn recording_outside_a_scope_does_nothing() {
+    #[tokio::test]
+    async fn recording_outside_a_scope_does_nothing() {
         record_error(&std::io::Error::other("nobody listens"));
         note_user("u-2");
+        let ((), recorded) = scope(async {}).await;
+        assert!(
+            recorded.incident.is_none() && recorded.user_id.is_none(),
+            "{recorded:?}"
+        );
     }
 
     #[test]
