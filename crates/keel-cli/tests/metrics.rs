@@ -19,6 +19,7 @@ use serde_json::json;
 on_both_backends!(
     a_scrape_holds_requests_latency_pool_cache_outbox_submissions_and_process,
     random_paths_and_methods_add_no_series,
+    shed_requests_and_rate_limited_submissions_are_counted,
 );
 
 async fn metrics_server(backend: Backend) -> TestServer {
@@ -86,10 +87,12 @@ async fn a_scrape_holds_requests_latency_pool_cache_outbox_submissions_and_proce
     let invalid = json!({"submission_token": token, "answers": {"name": ""}});
     assert_eq!(forms_common::submit(&server, slug, &invalid).await.status(), 422);
     assert_eq!(server.get("/boom").await.status(), 500);
+    // The report is queued, then delivered by the outbox worker (to the
+    // test profile's console).
     let reported = async {
         while !scrape(&server)
             .await
-            .contains("keel_error_reports_total{report=\"error\",outcome=\"sent\"}")
+            .contains("keel_outbox_deliveries_total{kind=\"email\",outcome=\"delivered\"}")
         {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
@@ -116,6 +119,7 @@ async fn a_scrape_holds_requests_latency_pool_cache_outbox_submissions_and_proce
         "keel_submissions_total{outcome=\"rejected\",reason=\"honeypot\"}",
         "keel_submissions_total{outcome=\"rejected\",reason=\"validation\"}",
         "keel_error_reports_total{report=\"error\",outcome=\"sent\"}",
+        "keel_outbox_deliveries_total{kind=\"email\",outcome=\"delivered\"}",
         "keel_build_info{version=",
         "process_resident_memory_bytes",
         "process_open_fds",
@@ -168,4 +172,44 @@ async fn random_paths_and_methods_add_no_series(backend: Backend) {
     assert!(!after.contains("PROBE"), "a raw method became a label");
     assert!(after.contains("route=\"unmatched\",method=\"GET\",status=\"404\""));
     assert!(after.contains("method=\"other\""));
+}
+
+/// Over `KEEL_MAX_CONCURRENT_REQUESTS` a request is shed (503 at once) and
+/// counted; a submission over the rate limit is counted by its reason.
+async fn shed_requests_and_rate_limited_submissions_are_counted(backend: Backend) {
+    let server = TestServer::spawn_with(reports_common::site(), backend, |s| {
+        s.server.metrics_bind = Some("127.0.0.1:0".parse().unwrap());
+        s.server.max_concurrent_requests = 1;
+        s.update_section(|f: &mut keel_forms::settings::FormsSettings| {
+            f.submission_rate = keel::settings::Rate::parse("1/1h").unwrap();
+        });
+    })
+    .await;
+    let form = forms_common::owner_with_form(&server).await;
+    let slug = form["slug"].as_str().unwrap();
+    let token = forms_common::fetch_public(&server, slug).await["submission_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = json!({"submission_token": token, "answers": forms_common::good_answers()});
+    assert_eq!(forms_common::submit(&server, slug, &body).await.status(), 201);
+    assert_eq!(forms_common::submit(&server, slug, &body).await.status(), 429);
+
+    // One slow request holds the only slot; the next is shed.
+    let slow = tokio::spawn(reqwest::get(server.url("/slow")));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(server.get("/api/csrf").await.status(), 503);
+    slow.abort();
+
+    let text = scrape(&server).await;
+    promtool_accepts(&text);
+    for series in [
+        "keel_http_requests_shed_total",
+        "keel_submissions_total{outcome=\"rejected\",reason=\"rate_limit\"}",
+    ] {
+        assert!(
+            value(&text, series).is_some_and(|v| v >= 1.0),
+            "{series} missing from:\n{text}"
+        );
+    }
 }
